@@ -1,0 +1,138 @@
+"""``colonies dev``: a ready-to-use server with colony ``dev`` in one command.
+
+The keys live in the data directory, so running it again resumes the same server, colony and
+processes. Keys given in the environment (``COLONIES_SERVER_PRVKEY``, ``COLONIES_COLONY_PRVKEY``,
+``COLONIES_PRVKEY``) win over stored ones, so the upstream ``docker-compose.env`` works as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import typer
+
+from colonies import crypto
+from colonies.cli.output import err, fail
+from colonies.model import Colony, Executor, ExecutorState
+from colonies.server.context import ServerConfig
+from colonies.server.runner import open_store, serve
+from colonies.store.sqlite import SQLiteStore
+from colonies.timeutil import format_ns, now_ns
+
+KEYS_FILE = "keys.json"
+ENV_FILE = "dev.env"
+DEV_EXECUTOR = "myexecutor"
+
+
+@dataclass
+class DevKeys:
+    server_prvkey: str
+    colony_prvkey: str
+    prvkey: str
+
+    @classmethod
+    def load(cls, data_dir: Path) -> DevKeys:
+        """Environment first, then the data directory, then fresh keys."""
+        stored: dict[str, str] = {}
+        path = data_dir / KEYS_FILE
+        if path.exists():
+            stored = json.loads(path.read_text())
+
+        def pick(env: str, field: str) -> str:
+            return os.environ.get(env) or stored.get(field) or crypto.generate_private_key()
+
+        return cls(
+            server_prvkey=pick("COLONIES_SERVER_PRVKEY", "server_prvkey"),
+            colony_prvkey=pick("COLONIES_COLONY_PRVKEY", "colony_prvkey"),
+            prvkey=pick("COLONIES_PRVKEY", "prvkey"),
+        )
+
+    def save(self, data_dir: Path) -> None:
+        path = data_dir / KEYS_FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        path.chmod(0o600)
+
+
+async def bootstrap(store: SQLiteStore, keys: DevKeys, colonyname: str, executortype: str) -> None:
+    """Server ID, colony and an approved member identity; each step skipped if already done."""
+    await store.set_server_id(crypto.id_from_private_key(keys.server_prvkey))
+    colonyid = crypto.id_from_private_key(keys.colony_prvkey)
+    colony = await store.get_colony(colonyname)
+    if colony is not None and colony.colonyid != colonyid:
+        raise ValueError(
+            f"colony {colonyname} in this data directory has another owner key; "
+            "unset COLONIES_COLONY_PRVKEY or use another --data-dir"
+        )
+    if colony is None:
+        await store.add_colony(Colony(colonyid=colonyid, name=colonyname))
+    memberid = crypto.id_from_private_key(keys.prvkey)
+    member = await store.get_executor(colonyname, DEV_EXECUTOR)
+    if member is None or member.executorid != memberid:
+        await store.add_executor(
+            Executor(
+                executorid=memberid, executortype=executortype, executorname=DEV_EXECUTOR,
+                colonyname=colonyname, state=ExecutorState.APPROVED,
+                commissiontime=format_ns(now_ns()),
+            ),
+            replace=True,
+        )
+
+
+def env_block(keys: DevKeys, host: str, port: int, colonyname: str, executortype: str) -> str:
+    values = {
+        "COLONIES_SERVER_HOST": "localhost" if host in ("0.0.0.0", "127.0.0.1") else host,
+        "COLONIES_SERVER_PORT": str(port),
+        "COLONIES_SERVER_HTTP_PORT": str(port),
+        "COLONIES_TLS": "false",
+        "COLONIES_SERVER_ID": crypto.id_from_private_key(keys.server_prvkey),
+        "COLONIES_SERVER_PRVKEY": keys.server_prvkey,
+        "COLONIES_COLONY_NAME": colonyname,
+        "COLONIES_COLONY_ID": crypto.id_from_private_key(keys.colony_prvkey),
+        "COLONIES_COLONY_PRVKEY": keys.colony_prvkey,
+        "COLONIES_ID": crypto.id_from_private_key(keys.prvkey),
+        "COLONIES_PRVKEY": keys.prvkey,
+        "COLONIES_EXECUTOR_TYPE": executortype,
+    }
+    return "".join(f'export {k}="{v}"\n' for k, v in values.items())
+
+
+def dev(
+    port: int = typer.Option(
+        50080, "--port", envvar=["COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT"],
+        help="HTTP port.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    data_dir: Path = typer.Option(
+        Path(".colonies-dev"), "--data-dir", envvar="COLONIES_DEV_DIR",
+        help="Where the database and the dev keys live; reuse it to resume.",
+    ),
+    colonyname: str = typer.Option("dev", "--colony", envvar="COLONIES_COLONY_NAME"),
+    executortype: str = typer.Option("cli", "--executortype", envvar="COLONIES_EXECUTOR_TYPE"),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Start a development server with colony DEV and print the environment for other shells."""
+    store = open_store(data_dir)
+    keys = DevKeys.load(data_dir)
+    keys.save(data_dir)
+    try:
+        asyncio.run(bootstrap(store, keys, colonyname, executortype))
+    except ValueError as e:
+        fail(str(e))
+    block = env_block(keys, host, port, colonyname, executortype)
+    (data_dir / ENV_FILE).write_text(block)
+    (data_dir / ENV_FILE).chmod(0o600)
+    typer.echo(block, nl=False)
+    err.print(
+        f"\n[bold green]ColonyOS dev server[/] on http://{host}:{port} "
+        f"(colony [bold]{colonyname}[/], data in {data_dir.resolve()})\n"
+        f"In another shell: [bold]source {data_dir / ENV_FILE}[/] (or paste the exports above)"
+        "\nStop with Ctrl-C; run again to resume."
+    )
+    config = ServerConfig.from_env()
+    config.host, config.port = host, port
+    config.server_id = crypto.id_from_private_key(keys.server_prvkey)
+    serve(store, config, log_level=log_level)

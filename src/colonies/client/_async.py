@@ -1,0 +1,298 @@
+"""The asyncio client: ``Client``'s methods, awaitable. Stdlib only, like ``_sync``."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from colonies.client import _requests as r
+from colonies.client._base import BaseClient
+from colonies.client._transports import AsyncHTTPXTransport, AsyncTransport, WebSocketClosed
+from colonies.model import (
+    Attribute,
+    Colony,
+    Executor,
+    Function,
+    FunctionSpec,
+    Log,
+    Process,
+    ServerInfo,
+    Statistics,
+    User,
+)
+
+T = TypeVar("T")
+
+
+class AsyncClient(BaseClient[AsyncTransport]):
+    """``Client`` for asyncio: same constructor, methods and docs; every method is awaited.
+
+    ``transport`` defaults to ``AsyncHTTPXTransport``; use ``async with`` to close it.
+    """
+
+    def _default_transport(self) -> AsyncTransport:
+        return AsyncHTTPXTransport()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close_transport()
+
+    async def close_transport(self) -> None:
+        """Release the connections (``close`` is the ColonyOS call that closes a process)."""
+        await self._transport.aclose()
+
+    async def _send(self, call: r.Call[T], prvkey: str | None) -> T:
+        body = self._body(call, prvkey)
+        reply = await self._transport.apost(self._api_url, body, self._http_timeout(call))
+        return call.result(*reply)
+
+    async def _run(self, flow: r.Flow[T], prvkey: str | None) -> T:
+        reply: Any = None
+        while True:
+            try:
+                step = flow.send(reply)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            if isinstance(step, r.Call):
+                reply = await self._send(step, prvkey)
+            elif isinstance(step, r.Sleep):
+                await asyncio.sleep(step.seconds)
+                reply = None
+            else:
+                reply = await self._listen(step, prvkey)
+
+    async def _listen(self, listen: r.Listen, prvkey: str | None) -> str | None:
+        ws = await self._transport.aconnect(self._pubsub_url, self.timeout)
+        try:
+            for subscription in listen.subscriptions:
+                await ws.send(self._body(subscription, prvkey))
+            return await ws.recv(listen.timeout)
+        except (WebSocketClosed, TimeoutError):
+            return None
+        finally:
+            await ws.close()
+
+    # --- server and colonies --------------------------------------------------------------
+
+    async def server_info(self, *, prvkey: str | None = None) -> ServerInfo:
+        return await self._send(r.server_info(), prvkey)
+
+    async def version(self, *, prvkey: str | None = None) -> dict[str, Any]:
+        return await self._send(r.version(), prvkey)
+
+    async def statistics(self, *, prvkey: str | None = None) -> Statistics:
+        return await self._send(r.statistics(), prvkey)
+
+    async def add_colony(self, colony: Colony, *, prvkey: str | None = None) -> Colony:
+        return await self._send(r.add_colony(colony), prvkey)
+
+    async def remove_colony(self, name: str, *, prvkey: str | None = None) -> None:
+        return await self._send(r.remove_colony(name), prvkey)
+
+    async def get_colonies(self, *, prvkey: str | None = None) -> list[Colony]:
+        return await self._send(r.get_colonies(), prvkey)
+
+    async def get_colony(self, name: str, *, prvkey: str | None = None) -> Colony:
+        return await self._send(r.get_colony(name), prvkey)
+
+    async def colony_statistics(self, name: str, *, prvkey: str | None = None) -> Statistics:
+        return await self._send(r.colony_statistics(name), prvkey)
+
+    # --- executors and users --------------------------------------------------------------
+
+    async def add_executor(self, executor: Executor, *, prvkey: str | None = None) -> Executor:
+        return await self._send(r.add_executor(executor), prvkey)
+
+    async def approve_executor(
+        self, colonyname: str, executorname: str, *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.approve_executor(colonyname, executorname), prvkey)
+
+    async def reject_executor(
+        self, colonyname: str, executorname: str, *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.reject_executor(colonyname, executorname), prvkey)
+
+    async def remove_executor(
+        self, colonyname: str, executorname: str, *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.remove_executor(colonyname, executorname), prvkey)
+
+    async def get_executors(self, colonyname: str, *, prvkey: str | None = None) -> list[Executor]:
+        return await self._send(r.get_executors(colonyname), prvkey)
+
+    async def get_executor(
+        self, colonyname: str, executorname: str, *, prvkey: str | None = None
+    ) -> Executor:
+        return await self._send(r.get_executor(colonyname, executorname), prvkey)
+
+    async def get_executor_by_id(
+        self, colonyname: str, executorid: str, *, prvkey: str | None = None
+    ) -> Executor:
+        return await self._send(r.get_executor_by_id(colonyname, executorid), prvkey)
+
+    async def add_user(self, user: User, *, prvkey: str | None = None) -> User:
+        return await self._send(r.add_user(user), prvkey)
+
+    async def get_users(self, colonyname: str, *, prvkey: str | None = None) -> list[User]:
+        return await self._send(r.get_users(colonyname), prvkey)
+
+    async def get_user(self, colonyname: str, name: str, *, prvkey: str | None = None) -> User:
+        return await self._send(r.get_user(colonyname, name), prvkey)
+
+    async def remove_user(self, colonyname: str, name: str, *, prvkey: str | None = None) -> None:
+        return await self._send(r.remove_user(colonyname, name), prvkey)
+
+    # --- processes ------------------------------------------------------------------------
+
+    async def submit(self, spec: FunctionSpec, *, prvkey: str | None = None) -> Process:
+        return await self._send(r.submit(spec), prvkey)
+
+    async def assign(
+        self,
+        colonyname: str,
+        timeout: int = 10,
+        *,
+        availablecpu: str = "",
+        availablemem: str = "",
+        prvkey: str | None = None,
+    ) -> Process:
+        return await self._send(
+            r.assign(colonyname, timeout, availablecpu=availablecpu, availablemem=availablemem),
+            prvkey,
+        )
+
+    async def get_process(self, processid: str, *, prvkey: str | None = None) -> Process:
+        return await self._send(r.get_process(processid), prvkey)
+
+    async def get_processes(
+        self,
+        colonyname: str,
+        state: int,
+        *,
+        count: int = 100,
+        executortype: str = "",
+        label: str = "",
+        initiator: str = "",
+        prvkey: str | None = None,
+    ) -> list[Process]:
+        return await self._send(
+            r.get_processes(
+                colonyname,
+                state,
+                count=count,
+                executortype=executortype,
+                label=label,
+                initiator=initiator,
+            ),
+            prvkey,
+        )
+
+    async def process_history(
+        self,
+        colonyname: str,
+        state: int,
+        seconds: int,
+        executorid: str = "",
+        *,
+        prvkey: str | None = None,
+    ) -> list[Process]:
+        return await self._send(r.process_history(colonyname, state, seconds, executorid), prvkey)
+
+    async def set_output(
+        self, processid: str, out: list[Any], *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.set_output(processid, out), prvkey)
+
+    async def close(
+        self, processid: str, out: list[Any] | None = None, *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.close(processid, out), prvkey)
+
+    async def fail(self, processid: str, errors: list[str], *, prvkey: str | None = None) -> None:
+        return await self._send(r.fail(processid, errors), prvkey)
+
+    async def cancel(self, processid: str, *, prvkey: str | None = None) -> None:
+        return await self._send(r.cancel(processid), prvkey)
+
+    async def remove_process(
+        self, processid: str, *, all: bool = False, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.remove_process(processid, all=all), prvkey)
+
+    async def remove_all_processes(
+        self, colonyname: str, state: int = -1, *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.remove_all_processes(colonyname, state), prvkey)
+
+    async def wait(
+        self,
+        processid: str,
+        timeout: float | None = None,
+        *,
+        executortype: str = "",
+        colonyname: str = "",
+        prvkey: str | None = None,
+    ) -> Process:
+        return await self._run(
+            r.wait(processid, timeout, executortype=executortype, colonyname=colonyname), prvkey
+        )
+
+    # --- attributes, logs, functions ------------------------------------------------------
+
+    async def add_attribute(self, attribute: Attribute, *, prvkey: str | None = None) -> Attribute:
+        return await self._send(r.add_attribute(attribute), prvkey)
+
+    async def get_attribute(self, attributeid: str, *, prvkey: str | None = None) -> Attribute:
+        return await self._send(r.get_attribute(attributeid), prvkey)
+
+    async def add_log(self, processid: str, message: str, *, prvkey: str | None = None) -> None:
+        return await self._send(r.add_log(processid, message), prvkey)
+
+    async def add_executor_log(
+        self, colonyname: str, executorname: str, message: str, *, prvkey: str | None = None
+    ) -> None:
+        return await self._send(r.add_executor_log(colonyname, executorname, message), prvkey)
+
+    async def get_logs(
+        self,
+        colonyname: str,
+        *,
+        processid: str = "",
+        executorname: str = "",
+        count: int = 100,
+        since: int = 0,
+        latest: bool = False,
+        prvkey: str | None = None,
+    ) -> list[Log]:
+        return await self._send(
+            r.get_logs(
+                colonyname,
+                processid=processid,
+                executorname=executorname,
+                count=count,
+                since=since,
+                latest=latest,
+            ),
+            prvkey,
+        )
+
+    async def add_function(self, function: Function, *, prvkey: str | None = None) -> Function:
+        return await self._send(r.add_function(function), prvkey)
+
+    async def get_functions(
+        self, colonyname: str, executorname: str = "", *, prvkey: str | None = None
+    ) -> list[Function]:
+        return await self._send(r.get_functions(colonyname, executorname), prvkey)
+
+    async def remove_function(self, functionid: str, *, prvkey: str | None = None) -> None:
+        return await self._send(r.remove_function(functionid), prvkey)

@@ -1,0 +1,424 @@
+"""Every message the client sends, and how its reply becomes a Python value.
+
+Each function returns a ``Call``: the message dict plus the decoder for its reply. ``Client``
+and ``AsyncClient`` only move Calls over their transport, so message shapes (spec §4) live here
+and nowhere else. ``wait`` is a sans-IO generator for the same reason: it yields the steps
+(Calls, a ``Listen`` on ``/pubsub``, a ``Sleep``) and each client performs them its own way.
+Stdlib only (runs in Pyodide).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from colonies import rpc
+from colonies.errors import ProtocolError, WaitTimeout
+from colonies.model import (
+    Attribute,
+    Colony,
+    Executor,
+    Function,
+    FunctionSpec,
+    Log,
+    Process,
+    ProcessState,
+    ServerInfo,
+    Statistics,
+    User,
+    Wire,
+    WireError,
+)
+
+T = TypeVar("T")
+W = TypeVar("W", bound=Wire)
+
+# assign is a long-poll: the HTTP timeout is the server-side timeout plus this.
+ASSIGN_MARGIN = 10.0
+# Longest server-side subscription wait() asks for before it reconnects.
+MAX_SUBSCRIPTION = 60
+# How long past the subscription timeout wait() waits for the server to close the socket.
+LISTEN_MARGIN = 5.0
+# Shortest wait() round: a server that closes sockets at once must not get a busy loop.
+MIN_ROUND = 1.0
+FINAL_STATES = frozenset({ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One RPC: ``msg`` is the payload JSON, ``decode`` turns the reply payload into ``T``.
+
+    ``timeout`` overrides the client's HTTP timeout (long-polls); ``signed=False`` is for the
+    two message types the server handles before checking signatures.
+    """
+
+    msg: dict[str, Any]
+    decode: Callable[[Any], T]
+    signed: bool = True
+    timeout: float | None = None
+
+    def body(self, prvkey: str | None) -> str:
+        """The request envelope, signed with ``prvkey`` unless the type is unsigned."""
+        if not self.signed:
+            return rpc.build_request(self.msg, None)
+        if not prvkey:
+            raise ValueError(
+                f"{self.msg['msgtype']} must be signed: pass prvkey= or set COLONIES_PRVKEY"
+            )
+        return rpc.build_request(self.msg, prvkey)
+
+    def result(self, status: int, text: str) -> T:
+        """The typed result of a reply; a reply that does not fit the model is a ProtocolError."""
+        payload = rpc.parse_reply(status, text)
+        try:
+            return self.decode(payload)
+        except WireError as e:
+            raise ProtocolError(f"Unexpected {self.msg['msgtype']} reply: {e}") from None
+
+
+def _call(msgtype: str, decode: Callable[[Any], T], **fields: Any) -> Call[T]:
+    return Call({"msgtype": msgtype, **fields}, decode)
+
+
+def _nothing(payload: Any) -> None:
+    """Empty replies are ``{}``; there is nothing to return."""
+
+
+def _object(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise WireError(f"expected an object, got {type(payload).__name__}")
+    return payload
+
+
+def _list_of(cls: type[W]) -> Callable[[Any], list[W]]:
+    """Decoder for a list reply; Go sends ``null`` for an empty list."""
+
+    def decode(payload: Any) -> list[W]:
+        if payload is None:
+            return []
+        if not isinstance(payload, list):
+            raise WireError(f"expected a list of {cls.__name__}, got {type(payload).__name__}")
+        return [cls.from_dict(item) for item in payload]
+
+    return decode
+
+
+# --- server and colonies ------------------------------------------------------------------
+
+
+def server_info() -> Call[ServerInfo]:
+    return Call({"msgtype": "getserverinfomsg"}, ServerInfo.from_dict, signed=False)
+
+
+def version() -> Call[dict[str, Any]]:
+    msg = {"msgtype": "versionmsg", "buildversion": "", "buildtime": ""}
+    return Call(msg, _object, signed=False)
+
+
+def statistics() -> Call[Statistics]:
+    return _call("getstatisticsmsg", Statistics.from_dict)
+
+
+def add_colony(colony: Colony) -> Call[Colony]:
+    return _call("addcolonymsg", Colony.from_dict, colony=colony.to_dict())
+
+
+def remove_colony(name: str) -> Call[None]:
+    return _call("removecolonymsg", _nothing, colonyname=name)
+
+
+def get_colonies() -> Call[list[Colony]]:
+    return _call("getcoloniesmsg", _list_of(Colony))
+
+
+def get_colony(name: str) -> Call[Colony]:
+    return _call("getcolonymsg", Colony.from_dict, colonyname=name)
+
+
+def colony_statistics(name: str) -> Call[Statistics]:
+    return _call("getcolonystatsmsg", Statistics.from_dict, colonyname=name)
+
+
+# --- executors and users ------------------------------------------------------------------
+
+
+def add_executor(executor: Executor) -> Call[Executor]:
+    return _call("addexecutormsg", Executor.from_dict, executor=executor.to_dict())
+
+
+def approve_executor(colonyname: str, executorname: str) -> Call[None]:
+    return _call("approveexecutormsg", _nothing, colonyname=colonyname, executorname=executorname)
+
+
+def reject_executor(colonyname: str, executorname: str) -> Call[None]:
+    return _call("rejectexecutormsg", _nothing, colonyname=colonyname, executorname=executorname)
+
+
+def remove_executor(colonyname: str, executorname: str) -> Call[None]:
+    return _call("removeexecutormsg", _nothing, colonyname=colonyname, executorname=executorname)
+
+
+def get_executors(colonyname: str) -> Call[list[Executor]]:
+    return _call("getexecutorsmsg", _list_of(Executor), colonyname=colonyname)
+
+
+def get_executor(colonyname: str, executorname: str) -> Call[Executor]:
+    return _call(
+        "getexecutormsg", Executor.from_dict, colonyname=colonyname, executorname=executorname
+    )
+
+
+def get_executor_by_id(colonyname: str, executorid: str) -> Call[Executor]:
+    return _call(
+        "getexecutorbyidmsg", Executor.from_dict, colonyname=colonyname, executorid=executorid
+    )
+
+
+def add_user(user: User) -> Call[User]:
+    return _call("addusermsg", User.from_dict, user=user.to_dict())
+
+
+def get_users(colonyname: str) -> Call[list[User]]:
+    return _call("getusersmsg", _list_of(User), colonyname=colonyname)
+
+
+def get_user(colonyname: str, name: str) -> Call[User]:
+    return _call("getusermsg", User.from_dict, colonyname=colonyname, name=name)
+
+
+def remove_user(colonyname: str, name: str) -> Call[None]:
+    return _call("removeusermsg", _nothing, colonyname=colonyname, name=name)
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def submit(spec: FunctionSpec) -> Call[Process]:
+    return _call("submitfuncspecmsg", Process.from_dict, spec=spec.to_dict())
+
+
+def assign(
+    colonyname: str, timeout: int = 10, *, availablecpu: str = "", availablemem: str = ""
+) -> Call[Process]:
+    msg = {
+        "msgtype": "assignprocessmsg",
+        "colonyname": colonyname,
+        "timeout": timeout,
+        "availablecpu": availablecpu,
+        "availablemem": availablemem,
+    }
+    return Call(msg, Process.from_dict, timeout=max(timeout, 0) + ASSIGN_MARGIN)
+
+
+def get_process(processid: str) -> Call[Process]:
+    return _call("getprocessmsg", Process.from_dict, processid=processid)
+
+
+def get_processes(
+    colonyname: str,
+    state: int,
+    *,
+    count: int = 100,
+    executortype: str = "",
+    label: str = "",
+    initiator: str = "",
+) -> Call[list[Process]]:
+    return _call(
+        "getprocessesmsg",
+        _list_of(Process),
+        colonyname=colonyname,
+        count=count,
+        state=int(state),
+        executortype=executortype,
+        label=label,
+        initiator=initiator,
+    )
+
+
+def process_history(
+    colonyname: str, state: int, seconds: int, executorid: str = ""
+) -> Call[list[Process]]:
+    return _call(
+        "getprocesshistmsg",
+        _list_of(Process),
+        colonyname=colonyname,
+        executorid=executorid,
+        seconds=seconds,
+        state=int(state),
+    )
+
+
+def set_output(processid: str, out: list[Any]) -> Call[None]:
+    return _call("setoutputmsg", _nothing, processid=processid, out=out)
+
+
+def close(processid: str, out: list[Any] | None = None) -> Call[None]:
+    fields = {} if out is None else {"out": out}
+    return _call("closesuccessfulmsg", _nothing, processid=processid, **fields)
+
+
+def fail(processid: str, errors: list[str]) -> Call[None]:
+    return _call("closefailedmsg", _nothing, processid=processid, errors=errors)
+
+
+def cancel(processid: str) -> Call[None]:
+    return _call("cancelprocessmsg", _nothing, processid=processid)
+
+
+def remove_process(processid: str, *, all: bool = False) -> Call[None]:
+    return _call("removeprocessmsg", _nothing, processid=processid, all=all)
+
+
+def remove_all_processes(colonyname: str, state: int = -1) -> Call[None]:
+    return _call("removeallprocessesmsg", _nothing, colonyname=colonyname, state=int(state))
+
+
+# --- attributes, logs, functions ----------------------------------------------------------
+
+
+def add_attribute(attribute: Attribute) -> Call[Attribute]:
+    return _call("addattributemsg", Attribute.from_dict, attribute=attribute.to_dict())
+
+
+def get_attribute(attributeid: str) -> Call[Attribute]:
+    return _call("getattributemsg", Attribute.from_dict, attributeid=attributeid)
+
+
+def add_log(processid: str, message: str) -> Call[None]:
+    return _call("addlogmsg", _nothing, processid=processid, message=message)
+
+
+def add_executor_log(colonyname: str, executorname: str, message: str) -> Call[None]:
+    return _call(
+        "addexecutorlogmsg",
+        _nothing,
+        colonyname=colonyname,
+        executorname=executorname,
+        message=message,
+    )
+
+
+def get_logs(
+    colonyname: str,
+    *,
+    processid: str = "",
+    executorname: str = "",
+    count: int = 100,
+    since: int = 0,
+    latest: bool = False,
+) -> Call[list[Log]]:
+    return _call(
+        "getlogsmsg",
+        _list_of(Log),
+        colonyname=colonyname,
+        processid=processid,
+        executorname=executorname,
+        count=count,
+        since=since,
+        latest=latest,
+    )
+
+
+def add_function(function: Function) -> Call[Function]:
+    # The Go message names this field "fun", not "function".
+    return _call("addfunctionmsg", Function.from_dict, fun=function.to_dict())
+
+
+def get_functions(colonyname: str, executorname: str = "") -> Call[list[Function]]:
+    return _call(
+        "getfunctionsmsg", _list_of(Function), colonyname=colonyname, executorname=executorname
+    )
+
+
+def remove_function(functionid: str) -> Call[None]:
+    return _call("removefunctionmsg", _nothing, functionid=functionid)
+
+
+# --- wait ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Open one ``/pubsub`` socket, send each subscription, reply with the first frame.
+
+    The client replies ``None`` if the socket closed (or stayed silent for ``timeout`` s).
+    """
+
+    subscriptions: tuple[Call[None], ...]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Step = Call[Any] | Listen | Sleep
+Flow = Generator[Step, Any, T]
+
+
+def subscribe_process(
+    processid: str, state: int, timeout: int, *, executortype: str, colonyname: str
+) -> Call[None]:
+    """A ``/pubsub`` frame: one event when the process is (or gets) into ``state``."""
+    return _call(
+        "subscribeprocessmsg",
+        _nothing,
+        colonyname=colonyname,
+        processid=processid,
+        executortype=executortype,
+        state=int(state),
+        timeout=timeout,
+    )
+
+
+def wait(
+    processid: str,
+    timeout: float | None = None,
+    *,
+    executortype: str = "",
+    colonyname: str = "",
+    clock: Callable[[], float] = time.monotonic,
+) -> Flow[Process]:
+    """Wait until the process is SUCCESS, FAILED or CANCELLED, however long that takes.
+
+    Each round subscribes to SUCCESS and FAILED on one socket for at most ``MAX_SUBSCRIPTION``
+    seconds (the server answers at once if the state is already reached). An event ends the
+    wait; the process is then re-read, because the event's copy may lack the final output.
+    When the server closes the socket instead, the process is re-read too: CANCELLED sends no
+    event. ``timeout=None`` waits forever, otherwise ``WaitTimeout`` ends it.
+    """
+    deadline = None if timeout is None else clock() + timeout
+    if not executortype or not colonyname:
+        process: Process = yield get_process(processid)
+        if process.state in FINAL_STATES:
+            return process
+        executortype = executortype or process.spec.conditions.executortype
+        colonyname = colonyname or process.spec.conditions.colonyname
+    while True:
+        started = clock()
+        if deadline is not None and started >= deadline:
+            raise WaitTimeout(f"Process {processid} did not finish within {timeout} s")
+        seconds = MAX_SUBSCRIPTION
+        if deadline is not None:
+            seconds = max(1, min(MAX_SUBSCRIPTION, math.ceil(deadline - started)))
+        subscriptions = tuple(
+            subscribe_process(
+                processid, state, seconds, executortype=executortype, colonyname=colonyname
+            )
+            for state in (ProcessState.SUCCESS, ProcessState.FAILED)
+        )
+        frame: str | None = yield Listen(subscriptions, seconds + LISTEN_MARGIN)
+        if frame is not None:
+            rpc.parse_reply(200, frame)  # an error frame raises ServerError
+            final: Process = yield get_process(processid)
+            return final
+        process = yield get_process(processid)
+        if process.state in FINAL_STATES:
+            return process
+        idle = MIN_ROUND - (clock() - started)
+        if idle > 0:
+            yield Sleep(idle)

@@ -1,0 +1,22 @@
+"""Transports: the only runtime-specific part of the client (see ``base``)."""
+
+from colonies.client._transports.base import (
+    AsyncTransport,
+    AsyncWebSocket,
+    Transport,
+    WebSocket,
+    WebSocketClosed,
+)
+from colonies.client._transports.default import AsyncHTTPXTransport, HTTPXTransport
+from colonies.client._transports.mock import MockTransport
+
+__all__ = [
+    "AsyncHTTPXTransport",
+    "AsyncTransport",
+    "AsyncWebSocket",
+    "HTTPXTransport",
+    "MockTransport",
+    "Transport",
+    "WebSocket",
+    "WebSocketClosed",
+]

@@ -1,0 +1,169 @@
+"""The CPython transports: httpx for ``/api``, websockets for ``/pubsub``.
+
+httpx and websockets are imported inside the methods, never at module level, so that
+``import colonies.client`` also works where they do not exist (Pyodide).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from colonies.client._transports.base import WebSocketClosed
+from colonies.errors import TransportError
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+    from websockets.asyncio.client import ClientConnection as AsyncConnection
+    from websockets.sync.client import ClientConnection
+
+# Process frames carry the whole process, outputs included, so there is no sensible cap.
+_MAX_FRAME: int | None = None
+# The server often drops /pubsub without a close frame: do not wait long for one.
+_CLOSE_TIMEOUT = 2.0
+
+
+def _ws_options(url: str, verify: bool | ssl.SSLContext, timeout: float | None) -> dict[str, Any]:
+    """websockets options; it takes a TLS context (never ``None``) and only for ``wss://``."""
+    options: dict[str, Any] = {
+        "open_timeout": timeout,
+        "close_timeout": _CLOSE_TIMEOUT,
+        "max_size": _MAX_FRAME,
+    }
+    if url.startswith("wss:") and verify is not True:
+        if verify is False:
+            import ssl
+
+            verify = ssl.create_default_context()
+            verify.check_hostname = False
+            verify.verify_mode = ssl.CERT_NONE
+        options["ssl"] = verify
+    return options
+
+
+def _failed(what: str, url: str, exc: BaseException) -> TransportError:
+    return TransportError(f"{what} {url} failed: {exc or type(exc).__name__}")
+
+
+class HTTPXTransport:
+    """``httpx.Client`` for requests and ``websockets.sync`` for subscriptions.
+
+    ``verify`` is httpx's: ``False`` skips certificate checks (self-signed TLS proxies), or pass
+    an ``ssl.SSLContext``.
+    """
+
+    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
+        import httpx
+
+        self._verify = verify
+        self._http: httpx.Client = httpx.Client(verify=verify)
+
+    def post(self, url: str, body: str, timeout: float | None) -> tuple[int, str]:
+        import httpx
+
+        try:
+            reply = self._http.post(url, content=body.encode(), timeout=timeout)
+        except (httpx.TransportError, OSError) as e:
+            raise _failed("POST", url, e) from e
+        return reply.status_code, reply.text
+
+    def connect(self, url: str, timeout: float | None) -> _SyncWebSocket:
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        try:
+            ws = connect(url, **_ws_options(url, self._verify, timeout))
+        except (WebSocketException, OSError) as e:
+            raise _failed("WebSocket", url, e) from e
+        return _SyncWebSocket(ws)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class _SyncWebSocket:
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    def send(self, text: str) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            self._ws.send(text)
+        except ConnectionClosed as e:
+            raise WebSocketClosed(str(e)) from e
+
+    def recv(self, timeout: float | None = None) -> str:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            frame = self._ws.recv(timeout)
+        except ConnectionClosed as e:
+            raise WebSocketClosed(str(e)) from e
+        return frame if isinstance(frame, str) else frame.decode()
+
+    def close(self) -> None:
+        self._ws.close()
+
+
+class AsyncHTTPXTransport:
+    """``httpx.AsyncClient`` for requests and ``websockets.asyncio`` for subscriptions.
+
+    ``verify`` as for ``HTTPXTransport``.
+    """
+
+    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
+        import httpx
+
+        self._verify = verify
+        self._http: httpx.AsyncClient = httpx.AsyncClient(verify=verify)
+
+    async def apost(self, url: str, body: str, timeout: float | None) -> tuple[int, str]:
+        import httpx
+
+        try:
+            reply = await self._http.post(url, content=body.encode(), timeout=timeout)
+        except (httpx.TransportError, OSError) as e:
+            raise _failed("POST", url, e) from e
+        return reply.status_code, reply.text
+
+    async def aconnect(self, url: str, timeout: float | None) -> _AsyncWebSocket:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
+        try:
+            ws = await connect(url, **_ws_options(url, self._verify, timeout))
+        except (WebSocketException, OSError) as e:
+            raise _failed("WebSocket", url, e) from e
+        return _AsyncWebSocket(ws)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class _AsyncWebSocket:
+    def __init__(self, ws: AsyncConnection) -> None:
+        self._ws = ws
+
+    async def send(self, text: str) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self._ws.send(text)
+        except ConnectionClosed as e:
+            raise WebSocketClosed(str(e)) from e
+
+    async def recv(self, timeout: float | None = None) -> str:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async with asyncio.timeout(timeout):
+                frame = await self._ws.recv()
+        except ConnectionClosed as e:
+            raise WebSocketClosed(str(e)) from e
+        return frame if isinstance(frame, str) else frame.decode()
+
+    async def close(self) -> None:
+        await self._ws.close()

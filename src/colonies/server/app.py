@@ -1,0 +1,170 @@
+"""The ASGI application: ``POST /api``, ``GET /pubsub``, ``GET /health`` (spec §1).
+
+Data flows one way: HTTP body -> envelope (rpc) -> handler (auth, store) -> reply envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from colonies import rpc
+from colonies.rpc import RPCError
+from colonies.server import handlers, pubsub
+from colonies.server.context import ServerConfig, ServerContext
+from colonies.server.handlers import Msg
+from colonies.server.sweeper import sweep_forever
+from colonies.store.base import Store
+
+log = logging.getLogger("colonies.server")
+
+TEXT = "text/plain; charset=utf-8"
+# Long-polls that must end when their client goes away (the wake-up is then passed on).
+LONG_POLLS = frozenset({"assignprocessmsg"})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reply(status: int, body: str) -> Response:
+    return Response(body, status_code=status, media_type=TEXT)
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str]:
+    """Run the handler for a verified request and build the reply envelope."""
+    route = handlers.HANDLERS[request.payloadtype]
+    try:
+        result = await route.handler(ctx, Msg(request.msg), request.signer)
+    except RPCError as e:
+        return e.status, rpc.build_error(e.status, e.message)
+    return 200, rpc.build_reply(route.reply_type, result)
+
+
+def create_app(store: Store, config: ServerConfig | None = None) -> Starlette:
+    """The server as an ASGI app; the caller owns ``store`` only until the app shuts down."""
+    config = config or ServerConfig()
+    ctx = ServerContext(store=store, config=config)
+    routes = handlers.load()
+
+    async def api(request: Request) -> Response:
+        try:
+            body = await read_body(request, config.max_body_bytes)
+            parsed = rpc.parse_request(body, routes)
+        except BodyTooLarge:
+            message = f"Request body is larger than {config.max_body_bytes} bytes"
+            return _reply(413, rpc.build_error(413, message))
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except RPCError as e:
+            return _reply(e.status, rpc.build_error(e.status, e.message))
+        if parsed.payloadtype not in LONG_POLLS:
+            return _reply(*await dispatch(ctx, parsed))
+        work = asyncio.ensure_future(dispatch(ctx, parsed))
+        gone = asyncio.ensure_future(_until_disconnect(request.receive))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not work.done():
+                work.cancel()
+        if work.cancelled():
+            return Response(status_code=499)
+        return _reply(*work.result())
+
+    async def health(request: Request) -> Response:
+        return Response(b"", status_code=200)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if config.server_id:
+            await store.set_server_id(config.server_id)
+        sweeper = asyncio.create_task(sweep_forever(ctx))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/api", api, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            WebSocketRoute("/pubsub", pubsub.endpoint(ctx, routes)),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(GinCORS)
+    app.state.ctx = ctx
+    return app
+
+
+class GinCORS:
+    """CORS exactly as the Go server's ``gin-contrib/cors`` ``Default()`` (spec §1.4).
+
+    Starlette's CORSMiddleware answers preflights with 200 and rejects unlisted request headers;
+    browsers and the JS SDK expect the Go server's behaviour: 204 for every preflight, and
+    ``Access-Control-Allow-Origin: *`` on every cross-origin reply.
+    """
+
+    METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
+    HEADERS = "Origin,Content-Length,Content-Type"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        origin = headers.get(b"origin")
+        host = headers.get(b"host", b"")
+        if not origin or origin in (b"http://" + host, b"https://" + host):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": [
+                (b"access-control-allow-origin", b"*"),
+                (b"access-control-allow-methods", self.METHODS.encode()),
+                (b"access-control-allow-headers", self.HEADERS.encode()),
+                (b"access-control-max-age", b"43200"),
+            ]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"access-control-allow-origin", b"*"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)

@@ -1,0 +1,79 @@
+"""Long-poll wake-ups for assign: one new process wakes exactly one matching waiting executor.
+
+Waking every poller on every submit made the Go server do millions of useless database updates
+(spec §8.4); waking one is enough because one process can only be assigned once. The cost of
+waking only one is that a wake-up must never be dropped: a waiter that was woken but does not use
+its wake-up (its client went away, or it found other work first) hands it to the next waiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Wake:
+    """What a new WAITING process needs from an executor, to wake only one that can take it."""
+
+    colonyname: str
+    executortype: str
+    executornames: tuple[str, ...] = ()
+    locationname: str = ""
+
+
+@dataclass(eq=False)
+class Waiter:
+    """One long-polling executor."""
+
+    colonyname: str
+    executortype: str
+    executorname: str
+    locationname: str
+    woken: asyncio.Future[Wake] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    used: bool = False
+
+    def accepts(self, wake: Wake) -> bool:
+        if wake.executornames and self.executorname not in wake.executornames:
+            return False
+        return not wake.locationname or wake.locationname.lower() == self.locationname.lower()
+
+
+class Dispatcher:
+    """Waiters per (colony, executor type), oldest first, so wake-ups go round the pollers."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[tuple[str, str], deque[Waiter]] = {}
+
+    def register(self, waiter: Waiter) -> None:
+        self._waiters.setdefault((waiter.colonyname, waiter.executortype), deque()).append(waiter)
+
+    def unregister(self, waiter: Waiter) -> None:
+        """Forget ``waiter``; pass its wake-up on if it got one and did not use it."""
+        key = (waiter.colonyname, waiter.executortype)
+        queue = self._waiters.get(key)
+        if queue is not None:
+            try:
+                queue.remove(waiter)
+            except ValueError:
+                pass
+            if not queue:
+                del self._waiters[key]
+        if waiter.woken.done() and not waiter.woken.cancelled() and not waiter.used:
+            self.signal(waiter.woken.result())
+
+    def signal(self, wake: Wake) -> bool:
+        """Wake the longest-waiting executor that can take the process; False if none."""
+        queue = self._waiters.get((wake.colonyname, wake.executortype))
+        if not queue:
+            return False
+        for waiter in queue:
+            if not waiter.woken.done() and waiter.accepts(wake):
+                waiter.woken.set_result(wake)
+                queue.remove(waiter)
+                return True
+        return False
+
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._waiters.values())

@@ -1,0 +1,130 @@
+"""Executors (spec §4.3): registration by the colony owner, approval, soft removal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from colonies.model import Allocations, Capabilities, Executor, ExecutorState
+from colonies.rpc import RPCError
+from colonies.server.auth import require_colony_owner, require_member
+from colonies.server.context import ServerContext
+from colonies.server.handlers import Msg, handles
+from colonies.server.handlers.colonies import valid_id
+from colonies.timeutil import format_ns, now_ns
+
+
+async def _existing(ctx: ServerContext, colonyname: str, name: str) -> Executor:
+    executor = await ctx.store.get_executor(colonyname, name)
+    if executor is None:
+        raise RPCError(404, f"Failed to get executor, executor with name {name} not found")
+    return executor
+
+
+async def _requeue(ctx: ServerContext, processids: list[str]) -> None:
+    for processid in processids:
+        process = await ctx.store.get_process(processid)
+        if process is not None:
+            ctx.process_changed(process)
+
+
+@handles("addexecutormsg")
+async def add_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    executor = msg.obj("executor", Executor)
+    await require_colony_owner(ctx, signer, executor.colonyname)
+    valid_id(executor.executorid, "executor id")
+    if not executor.executorname or not executor.executortype:
+        raise RPCError(400, "Invalid executor: executorname and executortype must be set")
+    executor.state = ExecutorState.PENDING
+    executor.commissiontime = format_ns(now_ns())
+    owner = await ctx.store.get_executor_by_id(executor.executorid)
+    if owner is not None and owner.executorname != executor.executorname and (
+        owner.state != ExecutorState.UNREGISTERED
+    ):
+        raise RPCError(
+            400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"
+        )
+    old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
+    if old is not None:
+        if not ctx.config.allow_executor_reregister:
+            raise RPCError(
+                400,
+                f"Executor with name {executor.executorname} in Colony "
+                f"{executor.colonyname} already exists",
+            )
+        await _requeue(
+            ctx, await ctx.store.unregister_executor(old.colonyname, old.executorname, now_ns())
+        )
+    await ctx.store.add_executor(executor, replace=old is not None)
+    return executor.to_dict()
+
+
+@handles("getexecutorsmsg")
+async def get_executors(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    await require_member(ctx, signer, colonyname, approved=False)
+    return [e.to_dict() for e in await ctx.store.get_executors(colonyname)]
+
+
+@handles("getexecutormsg")
+async def get_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    await require_member(ctx, signer, colonyname)
+    return (await _existing(ctx, colonyname, msg.text("executorname"))).to_dict()
+
+
+@handles("getexecutorbyidmsg")
+async def get_executor_by_id(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname, executorid = msg.text("colonyname"), msg.text("executorid")
+    await require_member(ctx, signer, colonyname)
+    executor = await ctx.store.get_executor_by_id(executorid)
+    if executor is None or executor.colonyname != colonyname:
+        raise RPCError(404, f"Failed to get executor, executor with id {executorid} not found")
+    return executor.to_dict()
+
+
+async def _set_state(ctx: ServerContext, msg: Msg, signer: str, state: ExecutorState) -> None:
+    colonyname, name = msg.text("colonyname"), msg.text("executorname")
+    await require_colony_owner(ctx, signer, colonyname)
+    await _existing(ctx, colonyname, name)
+    await ctx.store.set_executor_state(colonyname, name, state)
+
+
+@handles("approveexecutormsg")
+async def approve_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    await _set_state(ctx, msg, signer, ExecutorState.APPROVED)
+
+
+@handles("rejectexecutormsg")
+async def reject_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    await _set_state(ctx, msg, signer, ExecutorState.REJECTED)
+
+
+@handles("removeexecutormsg")
+async def remove_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname, name = msg.text("colonyname"), msg.text("executorname")
+    await require_colony_owner(ctx, signer, colonyname)
+    await _existing(ctx, colonyname, name)
+    await _requeue(ctx, await ctx.store.unregister_executor(colonyname, name, now_ns()))
+
+
+async def _own_executor(ctx: ServerContext, msg: Msg, signer: str) -> Executor:
+    colonyname, name = msg.text("colonyname"), msg.text("executorname")
+    await require_member(ctx, signer, colonyname, approved=False)
+    executor = await _existing(ctx, colonyname, name)
+    if executor.executorid != signer:
+        raise RPCError(403, "Access denied, only the executor itself may update it")
+    return executor
+
+
+@handles("updateexecutormsg")
+async def update_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    executor = await _own_executor(ctx, msg, signer)
+    executor.capabilities = msg.obj("capabilities", Capabilities)
+    await ctx.store.add_executor(executor, replace=True)
+
+
+@handles("reportallocationmsg")
+async def report_allocation(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    executor = await _own_executor(ctx, msg, signer)
+    executor.allocations = msg.obj("allocations", Allocations)
+    await ctx.store.add_executor(executor, replace=True)

@@ -1,0 +1,313 @@
+"""Processes (spec §4.5, §6.1–6.3): submit, long-poll assign, output, close, fail, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from colonies import crypto
+from colonies.errors import NO_PROCESS_MESSAGE
+from colonies.model import (
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    Attribute,
+    AttributeType,
+    Executor,
+    FunctionSpec,
+    Process,
+    ProcessState,
+)
+from colonies.rpc import RPCError
+from colonies.server.auth import (
+    require_assigned,
+    require_colony_owner,
+    require_executor,
+    require_member,
+)
+from colonies.server.context import ServerContext
+from colonies.server.dispatcher import Waiter
+from colonies.server.handlers import Msg, handles
+from colonies.store.base import ProcessUpdate
+from colonies.timeutil import NS, format_ns, now_ns, parse_ns
+from colonies.units import UNLIMITED, parse_cpu, parse_memory
+
+DAY_NS = 86_400 * NS
+MAX_COUNT = 100
+CLOSED = (ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED)
+
+
+def random_id() -> str:
+    """IDs of processes and other server-made objects: SHA3-256 of a random UUID, like Go."""
+    return crypto.sha3_hex(str(uuid.uuid4()))
+
+
+def attribute_id(targetid: str, key: str, attributetype: int) -> str:
+    return crypto.sha3_hex(f"{targetid}{key}{attributetype}")
+
+
+async def load_process(ctx: ServerContext, processid: str) -> Process:
+    process = await ctx.store.get_process(processid)
+    if process is None:
+        raise RPCError(404, "Failed to get process, process not found")
+    return process
+
+
+async def member_process(ctx: ServerContext, msg: Msg, signer: str) -> Process:
+    """The message's process, after checking the signer is a member of its colony."""
+    process = await load_process(ctx, msg.text("processid"))
+    await require_member(ctx, signer, process.spec.conditions.colonyname)
+    return process
+
+
+async def assigned_process(ctx: ServerContext, msg: Msg, signer: str) -> Process:
+    """The message's process, after checking the signer is the executor running it."""
+    process = await member_process(ctx, msg, signer)
+    require_assigned(process, signer)
+    return process
+
+
+def _parse_resource(parse: Any, text: str, what: str) -> int:
+    try:
+        return int(parse(text))
+    except ValueError as e:
+        raise RPCError(400, f"Invalid {what}: {e}") from None
+
+
+@handles("submitfuncspecmsg")
+async def submit(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    spec = msg.obj("spec", FunctionSpec)
+    cond = spec.conditions
+    initiator = await require_member(ctx, signer, cond.colonyname)
+    if not MIN_PRIORITY <= spec.priority <= MAX_PRIORITY:
+        raise RPCError(
+            400, f"Invalid priority {spec.priority}, must be in [{MIN_PRIORITY}, {MAX_PRIORITY}]"
+        )
+    if not cond.executortype and not cond.executornames:
+        raise RPCError(400, "Invalid function spec: conditions.executortype must be set")
+    cpu = _parse_resource(parse_cpu, cond.cpu, "conditions.cpu")
+    memory = _parse_resource(parse_memory, cond.mem, "conditions.mem")
+    if cond.executornames == ["*"]:
+        cond.executornames = []
+    now = now_ns()
+    processid = random_id()
+    process = Process(
+        processid=processid,
+        initiatorid=signer,
+        initiatorname=initiator.executorname if isinstance(initiator, Executor) else initiator.name,
+        state=ProcessState.WAITING,
+        prioritytime=now - spec.priority * DAY_NS,
+        submissiontime=format_ns(now),
+        waitdeadline=format_ns(now + spec.maxwaittime * NS if spec.maxwaittime > 0 else 0),
+        spec=spec,
+        attributes=[
+            Attribute(
+                attributeid=attribute_id(processid, key, AttributeType.ENV),
+                targetid=processid,
+                targetcolonyname=cond.colonyname,
+                attributetype=AttributeType.ENV,
+                key=key,
+                value=value,
+            )
+            for key, value in spec.env.items()
+        ],
+    )
+    await ctx.store.add_process(process, cpu=cpu, memory=memory)
+    ctx.process_changed(process)
+    return process.to_dict()
+
+
+@handles("assignprocessmsg")
+async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    executor = await require_executor(ctx, signer, colonyname)
+    timeout = msg.integer("timeout")
+    if timeout == 0:
+        raise RPCError(400, "Failed to assign process, timeout must not be 0")
+    cpu = _parse_resource(parse_cpu, msg.text("availablecpu"), "availablecpu") or UNLIMITED
+    memory = _parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
+    deadline = time.monotonic() + max(timeout, 0)
+    while True:
+        await ctx.store.mark_alive(executor.executorid, now_ns())
+        if await ctx.store.is_paused(colonyname):
+            await _wait_for_resume(ctx, colonyname, timeout, deadline)
+            continue
+        waiter = Waiter(colonyname, executor.executortype, executor.executorname,
+                        executor.locationname)
+        ctx.dispatcher.register(waiter)
+        try:
+            process = await ctx.store.assign(executor, now_ns(), cpu=cpu, memory=memory)
+            if process is not None:
+                ctx.process_changed(process)
+                return process.to_dict()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RPCError(404, NO_PROCESS_MESSAGE)
+            done, _ = await asyncio.wait({waiter.woken}, timeout=remaining)
+            if not done:
+                raise RPCError(404, NO_PROCESS_MESSAGE)
+            waiter.used = True  # this wake-up is spent on the retry at the top of the loop
+        finally:
+            ctx.dispatcher.unregister(waiter)
+
+
+async def _wait_for_resume(
+    ctx: ServerContext, colonyname: str, timeout: int, deadline: float
+) -> None:
+    if timeout < 0:
+        raise RPCError(503, "Colony assignments are paused")
+    remaining = deadline - time.monotonic()
+    event = ctx.resume_event(colonyname)
+    event.clear()
+    try:
+        await asyncio.wait_for(event.wait(), max(remaining, 0))
+    except TimeoutError:
+        raise RPCError(408, "Assignment timeout: colony assignments are paused") from None
+
+
+@handles("getprocessesmsg")
+async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    await require_member(ctx, signer, colonyname)
+    state, count = msg.integer("state"), msg.integer("count")
+    if state not in ProcessState._value2member_map_:
+        raise RPCError(400, f"Invalid state {state}, must be 0-4")
+    if count > MAX_COUNT or count < 0:
+        raise RPCError(400, f"Invalid count {count}, must be 0-{MAX_COUNT}")
+    initiatorid = ""
+    if initiator := msg.text("initiator"):
+        user = await ctx.store.get_user(colonyname, initiator)
+        if user is None:
+            raise RPCError(400, f"Invalid initiator {initiator}: no such user")
+        initiatorid = user.userid
+    processes = await ctx.store.get_processes(
+        colonyname, state, count, executortype=msg.text("executortype"),
+        label=msg.text("label"), initiatorid=initiatorid,
+    )
+    return [p.to_dict() for p in processes]
+
+
+@handles("getprocessmsg")
+async def get_process(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    return (await member_process(ctx, msg, signer)).to_dict()
+
+
+@handles("getprocesshistmsg")
+async def process_history(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    await require_member(ctx, signer, colonyname)
+    since = now_ns() - msg.integer("seconds") * NS
+    processes = await ctx.store.process_history(
+        colonyname, msg.integer("state"), since, msg.text("executorid")
+    )
+    return [p.to_dict() for p in processes]
+
+
+@handles("removeprocessmsg")
+async def remove_process(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    process = await member_process(ctx, msg, signer)
+    if process.processgraphid:
+        raise RPCError(400, "Failed to remove process, process is part of a workflow")
+    if process.state == ProcessState.RUNNING:
+        raise RPCError(400, "Failed to remove process, process is running")
+    await ctx.store.remove_process(process.processid)
+
+
+@handles("removeallprocessesmsg")
+async def remove_all_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    await require_colony_owner(ctx, signer, colonyname)
+    state = msg.integer("state", -1)
+    if state not in (-1, 0, 2, 3, 4):
+        raise RPCError(400, f"Invalid state {state}: only -1 (all), 0, 2, 3 and 4 can be removed")
+    await ctx.store.remove_processes(colonyname, state)
+
+
+@handles("setoutputmsg")
+async def set_output(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    process = await assigned_process(ctx, msg, signer)
+    out = msg.array("out")
+    if process.state != ProcessState.RUNNING:
+        raise RPCError(403, "Failed to set output, process is not running")
+    if out:
+        await ctx.store.update_process(
+            process.processid, ProcessUpdate(output=out),
+            states=[ProcessState.RUNNING], executorid=signer,
+        )
+
+
+@handles("closesuccessfulmsg")
+async def close_successful(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    process = await assigned_process(ctx, msg, signer)
+    out = msg.array("out")
+    now = now_ns()
+    update = ProcessUpdate(state=ProcessState.SUCCESS, endtime=now, output=out or None)
+    closed = await ctx.store.update_process(
+        process.processid, update,
+        states=[ProcessState.RUNNING, ProcessState.SUCCESS], executorid=signer,
+    )
+    if closed is None:
+        raise await _cannot_close(ctx, process.processid, "close")
+    await _record_function_stats(ctx, closed, now)
+    ctx.process_changed(closed)
+
+
+@handles("closefailedmsg")
+async def close_failed(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    process = await assigned_process(ctx, msg, signer)
+    update = ProcessUpdate(state=ProcessState.FAILED, endtime=now_ns(),
+                           errors=msg.strings("errors"))
+    closed = await ctx.store.update_process(
+        process.processid, update,
+        states=[ProcessState.WAITING, ProcessState.RUNNING], executorid=signer,
+    )
+    if closed is None:
+        raise await _cannot_close(ctx, process.processid, "fail")
+    ctx.process_changed(closed)
+
+
+@handles("cancelprocessmsg")
+async def cancel(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    process = await member_process(ctx, msg, signer)
+    if process.processgraphid:
+        raise RPCError(400, "Failed to cancel process, process is part of a workflow")
+    cancelled = await ctx.store.update_process(
+        process.processid, ProcessUpdate(state=ProcessState.CANCELLED, endtime=now_ns()),
+        states=[ProcessState.WAITING, ProcessState.RUNNING],
+    )
+    if cancelled is None:
+        raise await _cannot_close(ctx, process.processid, "cancel")
+    ctx.process_changed(cancelled)
+
+
+async def _cannot_close(ctx: ServerContext, processid: str, verb: str) -> RPCError:
+    """The error for a lost compare-and-set: say which state the process is in now."""
+    current = await ctx.store.get_process(processid)
+    if current is None:
+        return RPCError(404, "Failed to get process, process not found")
+    state = ProcessState(current.state).name
+    return RPCError(400, f"Failed to {verb} process {processid}, process is {state}")
+
+
+async def _record_function_stats(ctx: ServerContext, process: Process, end: int) -> None:
+    """Update the registered function's counters (spec §6.3 step 4)."""
+    executor = await ctx.store.get_executor_by_id(process.assignedexecutorid)
+    if executor is None:
+        return
+    function = await ctx.store.find_function(
+        executor.colonyname, executor.executorname, process.spec.funcname
+    )
+    if function is None:
+        return
+    start, submitted = parse_ns(process.starttime), parse_ns(process.submissiontime)
+    wait, run = (start - submitted) / NS, (end - start) / NS
+    first = function.counter == 0
+    function.counter += 1
+    function.minwaittime = wait if first else min(function.minwaittime, wait)
+    function.maxwaittime = max(function.maxwaittime, wait)
+    function.minexectime = run if first else min(function.minexectime, run)
+    function.maxexectime = max(function.maxexectime, run)
+    function.avgwaittime = wait if first else (function.avgwaittime + wait) / 2
+    function.avgexectime = run if first else (function.avgexectime + run) / 2
+    await ctx.store.update_function(function)

@@ -1,0 +1,202 @@
+"""The storage interface the server's handlers talk to; no handler ever sees SQL.
+
+Everything that must be atomic across server replicas is one method here: ``assign`` picks and
+claims a process in one step, and ``update_process`` is a compare-and-set guarded by the states
+(and the assigned executor) the caller expects. That is what lets a PostgreSQL implementation run
+under many replicas with ``FOR UPDATE SKIP LOCKED`` while SQLite serves a single node.
+
+Times are integer nanoseconds since the epoch (0 = unset); models come back with wire-formatted
+times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+
+from colonies.model import (
+    Attribute,
+    Colony,
+    Executor,
+    Function,
+    Location,
+    Log,
+    Process,
+    User,
+)
+
+
+class AlreadyExists(Exception):
+    """An object with the same unique name or ID is stored already."""
+
+
+@dataclass
+class ProcessUpdate:
+    """The columns to change in ``update_process``; ``None`` leaves a column as it is."""
+
+    state: int | None = None
+    isassigned: bool | None = None
+    assignedexecutorid: str | None = None
+    starttime: int | None = None
+    endtime: int | None = None
+    waitdeadline: int | None = None
+    execdeadline: int | None = None
+    retries: int | None = None
+    output: list[Any] | None = None
+    errors: list[str] | None = None
+
+    def changed(self) -> dict[str, Any]:
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+@dataclass(frozen=True)
+class ProcessCounts:
+    """Process counts by state, for statistics."""
+
+    waiting: int = 0
+    running: int = 0
+    successful: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
+@dataclass(frozen=True)
+class ExecutorCounts:
+    total: int = 0
+    active: int = 0
+    unregistered: int = 0
+
+
+class Store(Protocol):
+    """Durable state of one ColonyOS server (or of a cluster of replicas sharing it)."""
+
+    async def close(self) -> None: ...
+
+    # --- server identity
+    async def get_server_id(self) -> str: ...
+    async def set_server_id(self, serverid: str) -> None: ...
+
+    # --- colonies
+    async def add_colony(self, colony: Colony) -> None: ...
+    async def get_colony(self, name: str) -> Colony | None: ...
+    async def get_colonies(self) -> list[Colony]: ...
+    async def set_paused(self, colonyname: str, paused: bool) -> None:
+        """Pause or resume assignments in a colony (shared by every replica)."""
+
+    async def is_paused(self, colonyname: str) -> bool: ...
+    async def remove_colony(self, name: str) -> None:
+        """Remove the colony and everything in it."""
+
+    # --- executors
+    async def add_executor(self, executor: Executor, *, replace: bool = False) -> None:
+        """Store a new executor; ``replace`` re-registers an existing name under the new ID."""
+
+    async def get_executor(self, colonyname: str, name: str) -> Executor | None: ...
+    async def get_executor_by_id(self, executorid: str) -> Executor | None: ...
+    async def get_executors(self, colonyname: str) -> list[Executor]: ...
+    async def set_executor_state(self, colonyname: str, name: str, state: int) -> None: ...
+    async def mark_alive(self, executorid: str, now: int) -> None: ...
+    async def unregister_executor(self, colonyname: str, name: str, now: int) -> list[str]:
+        """Soft-delete: state UNREGISTERED, functions dropped, RUNNING processes re-queued.
+
+        Returns the IDs of the re-queued processes so the caller can wake assigners.
+        """
+
+    async def count_executors(self, colonyname: str | None) -> ExecutorCounts: ...
+
+    # --- users and locations
+    async def add_user(self, user: User) -> None: ...
+    async def get_user(self, colonyname: str, name: str) -> User | None: ...
+    async def get_user_by_id(self, colonyname: str, userid: str) -> User | None: ...
+    async def get_users(self, colonyname: str) -> list[User]: ...
+    async def remove_user(self, colonyname: str, name: str) -> None: ...
+    async def add_location(self, location: Location) -> None: ...
+    async def get_location(self, colonyname: str, name: str) -> Location | None: ...
+    async def get_locations(self, colonyname: str) -> list[Location]: ...
+    async def remove_location(self, colonyname: str, name: str) -> None: ...
+
+    # --- processes
+    async def add_process(self, process: Process, *, cpu: int, memory: int) -> None:
+        """Insert a WAITING process (times, deadlines and prioritytime already set).
+
+        ``cpu`` (millicores) and ``memory`` (bytes) are the parsed resource needs, kept as
+        numbers so that ``assign`` can compare them with what the executor has free.
+        """
+
+    async def get_process(self, processid: str) -> Process | None: ...
+    async def get_processes(
+        self,
+        colonyname: str,
+        state: int,
+        count: int,
+        *,
+        executortype: str = "",
+        label: str = "",
+        initiatorid: str = "",
+    ) -> list[Process]:
+        """WAITING by prioritytime, RUNNING by start time, closed ones newest first."""
+
+    async def process_history(
+        self, colonyname: str, state: int, since: int, executorid: str = ""
+    ) -> list[Process]: ...
+
+    async def assign(
+        self, executor: Executor, now: int, *, cpu: int, memory: int
+    ) -> Process | None:
+        """Atomically claim the best WAITING process this executor may run, or ``None``.
+
+        Matching: same colony and executor type; the executor's name in ``executornames``
+        (or that list empty); location empty or equal; needs within ``cpu``/``memory``.
+        The lowest ``prioritytime`` wins. The claimed process is RUNNING with its exec deadline
+        set when ``maxexectime > 0``.
+        """
+
+    async def update_process(
+        self,
+        processid: str,
+        update: ProcessUpdate,
+        *,
+        states: Collection[int] = (),
+        executorid: str | None = None,
+    ) -> Process | None:
+        """Apply ``update`` only if the process is in one of ``states`` (any, when empty) and,
+        when given, assigned to ``executorid``. Returns the updated process or ``None``."""
+
+    async def remove_process(self, processid: str) -> None: ...
+    async def remove_processes(self, colonyname: str, state: int) -> None:
+        """Remove the colony's processes in ``state`` (-1: every state) outside workflows."""
+
+    async def expired_processes(self, now: int, limit: int) -> list[Process]:
+        """RUNNING processes past their exec deadline and WAITING ones past their wait deadline."""
+
+    async def count_processes(self, colonyname: str | None) -> ProcessCounts: ...
+
+    # --- attributes
+    async def add_attribute(self, attribute: Attribute) -> None: ...
+    async def get_attribute(self, attributeid: str) -> Attribute | None: ...
+
+    # --- functions
+    async def add_function(self, function: Function) -> None: ...
+    async def get_function(self, functionid: str) -> Function | None: ...
+    async def find_function(
+        self, colonyname: str, executorname: str, funcname: str
+    ) -> Function | None: ...
+    async def get_functions(self, colonyname: str, executorname: str = "") -> list[Function]: ...
+    async def update_function(self, function: Function) -> None: ...
+    async def remove_function(self, functionid: str) -> None: ...
+
+    # --- logs
+    async def add_log(self, log: Log) -> None: ...
+    async def get_logs(
+        self,
+        colonyname: str,
+        *,
+        processid: str = "",
+        executorname: str = "",
+        count: int,
+        since: int = 0,
+        latest: bool = False,
+    ) -> list[Log]: ...
+    async def search_logs(self, colonyname: str, text: str, since: int, count: int) -> list[Log]:
+        ...

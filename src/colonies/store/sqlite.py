@@ -1,0 +1,556 @@
+"""The embedded store: one SQLite file in WAL mode, for a single server node.
+
+Each method runs its statements synchronously on the event loop's thread: with WAL and
+``synchronous=NORMAL`` a commit is a write to the OS page cache (microseconds), so a thread hop
+would cost more than it saves. A committed transaction survives the server being killed; only a
+power loss can take the last commits (set ``synchronous="FULL"`` to close that window too).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from colonies.model import (
+    Attribute,
+    Colony,
+    Executor,
+    ExecutorState,
+    Function,
+    FunctionSpec,
+    Location,
+    Log,
+    Process,
+    ProcessState,
+    User,
+)
+from colonies.store.base import AlreadyExists, ExecutorCounts, ProcessCounts, ProcessUpdate
+from colonies.timeutil import NS, format_ns, parse_ns
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS server (id INTEGER PRIMARY KEY CHECK (id = 1), serverid TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS colonies (
+    name TEXT PRIMARY KEY, colonyid TEXT NOT NULL, paused INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS executors (
+    colonyname TEXT NOT NULL, executorname TEXT NOT NULL, executorid TEXT NOT NULL,
+    state INTEGER NOT NULL, lastheard INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL,
+    PRIMARY KEY (colonyname, executorname));
+CREATE INDEX IF NOT EXISTS executors_id ON executors (executorid);
+CREATE TABLE IF NOT EXISTS users (
+    colonyname TEXT NOT NULL, name TEXT NOT NULL, userid TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (colonyname, name));
+CREATE INDEX IF NOT EXISTS users_id ON users (userid);
+CREATE TABLE IF NOT EXISTS locations (
+    colonyname TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (colonyname, name));
+CREATE TABLE IF NOT EXISTS processes (
+    processid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, executortype TEXT NOT NULL,
+    executornames TEXT NOT NULL, locationname TEXT NOT NULL, label TEXT NOT NULL,
+    initiatorid TEXT NOT NULL, initiatorname TEXT NOT NULL,
+    state INTEGER NOT NULL, isassigned INTEGER NOT NULL, assignedexecutorid TEXT NOT NULL,
+    prioritytime INTEGER NOT NULL, submissiontime INTEGER NOT NULL, starttime INTEGER NOT NULL,
+    endtime INTEGER NOT NULL, waitdeadline INTEGER NOT NULL, execdeadline INTEGER NOT NULL,
+    retries INTEGER NOT NULL, maxretries INTEGER NOT NULL, maxexectime INTEGER NOT NULL,
+    cpu INTEGER NOT NULL, memory INTEGER NOT NULL, processgraphid TEXT NOT NULL,
+    waitforparents INTEGER NOT NULL, parents TEXT NOT NULL, children TEXT NOT NULL,
+    spec TEXT NOT NULL, input TEXT NOT NULL, output TEXT NOT NULL, errors TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS processes_assign ON processes (colonyname, executortype, prioritytime)
+    WHERE state = 0 AND isassigned = 0 AND waitforparents = 0;
+CREATE INDEX IF NOT EXISTS processes_waiting ON processes (colonyname, prioritytime)
+    WHERE state = 0;
+CREATE INDEX IF NOT EXISTS processes_state_start ON processes (colonyname, state, starttime);
+CREATE INDEX IF NOT EXISTS processes_state_end ON processes (colonyname, state, endtime);
+CREATE INDEX IF NOT EXISTS processes_execdeadline ON processes (execdeadline)
+    WHERE state = 1 AND execdeadline > 0;
+CREATE INDEX IF NOT EXISTS processes_waitdeadline ON processes (waitdeadline)
+    WHERE state = 0 AND waitdeadline > 0;
+CREATE TABLE IF NOT EXISTS attributes (
+    attributeid TEXT PRIMARY KEY, targetid TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attributes_target ON attributes (targetid);
+CREATE TABLE IF NOT EXISTS functions (
+    functionid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, executorname TEXT NOT NULL,
+    funcname TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS functions_colony ON functions (colonyname, executorname, funcname);
+CREATE TABLE IF NOT EXISTS logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, processid TEXT NOT NULL, colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL, ts INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_process ON logs (processid, ts);
+CREATE INDEX IF NOT EXISTS logs_executor ON logs (colonyname, executorname, ts);
+"""
+
+_PROCESS_ORDER = {
+    ProcessState.WAITING: "prioritytime ASC",
+    ProcessState.RUNNING: "starttime ASC",
+}
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+class SQLiteStore:
+    """``Store`` on a SQLite file (``":memory:"`` for tests that need no durability)."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+        return row
+
+    def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return self._db.execute(sql, args).fetchall()
+
+    async def close(self) -> None:
+        self._db.close()
+
+    # --- server identity
+
+    async def get_server_id(self) -> str:
+        row = self._one("SELECT serverid FROM server WHERE id = 1")
+        return str(row["serverid"]) if row else ""
+
+    async def set_server_id(self, serverid: str) -> None:
+        self._db.execute(
+            "INSERT INTO server (id, serverid) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET serverid = excluded.serverid",
+            (serverid,),
+        )
+
+    # --- colonies
+
+    async def add_colony(self, colony: Colony) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO colonies (name, colonyid) VALUES (?, ?)", (colony.name, colony.colonyid)
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"A Colony with name {colony.name} already exists") from None
+
+    async def get_colony(self, name: str) -> Colony | None:
+        row = self._one("SELECT name, colonyid FROM colonies WHERE name = ?", name)
+        return Colony(colonyid=row["colonyid"], name=row["name"]) if row else None
+
+    async def get_colonies(self) -> list[Colony]:
+        rows = self._all("SELECT name, colonyid FROM colonies ORDER BY name")
+        return [Colony(colonyid=r["colonyid"], name=r["name"]) for r in rows]
+
+    async def set_paused(self, colonyname: str, paused: bool) -> None:
+        self._db.execute(
+            "UPDATE colonies SET paused = ? WHERE name = ?", (int(paused), colonyname))
+
+    async def is_paused(self, colonyname: str) -> bool:
+        row = self._one("SELECT paused FROM colonies WHERE name = ?", colonyname)
+        return bool(row and row["paused"])
+
+    async def remove_colony(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM attributes WHERE targetid IN "
+                "(SELECT processid FROM processes WHERE colonyname = ?)",
+                (name,),
+            )
+            for table in ("colonies WHERE name", "executors WHERE colonyname",
+                          "users WHERE colonyname", "locations WHERE colonyname",
+                          "processes WHERE colonyname", "functions WHERE colonyname",
+                          "logs WHERE colonyname"):
+                db.execute(f"DELETE FROM {table} = ?", (name,))
+
+    # --- executors
+
+    def _executor(self, row: sqlite3.Row | None) -> Executor | None:
+        if row is None:
+            return None
+        executor = Executor.from_dict(json.loads(row["doc"]))
+        executor.state = row["state"]
+        executor.lastheardfromtime = format_ns(row["lastheard"])
+        return executor
+
+    async def add_executor(self, executor: Executor, *, replace: bool = False) -> None:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        try:
+            self._db.execute(
+                f"{verb} INTO executors (colonyname, executorname, executorid, state, lastheard, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (executor.colonyname, executor.executorname, executor.executorid,
+                 executor.state, parse_ns(executor.lastheardfromtime),
+                 _dumps(executor.to_dict())),
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"Executor with name {executor.executorname} in Colony "
+                f"{executor.colonyname} already exists"
+            ) from None
+
+    async def get_executor(self, colonyname: str, name: str) -> Executor | None:
+        return self._executor(self._one(
+            "SELECT * FROM executors WHERE colonyname = ? AND executorname = ?", colonyname, name))
+
+    async def get_executor_by_id(self, executorid: str) -> Executor | None:
+        return self._executor(self._one(
+            "SELECT * FROM executors WHERE executorid = ? ORDER BY state = 3 LIMIT 1", executorid))
+
+    async def get_executors(self, colonyname: str) -> list[Executor]:
+        rows = self._all(
+            "SELECT * FROM executors WHERE colonyname = ? ORDER BY executorname", colonyname)
+        return [e for r in rows if (e := self._executor(r)) is not None]
+
+    async def set_executor_state(self, colonyname: str, name: str, state: int) -> None:
+        self._db.execute(
+            "UPDATE executors SET state = ? WHERE colonyname = ? AND executorname = ?",
+            (state, colonyname, name),
+        )
+
+    async def mark_alive(self, executorid: str, now: int) -> None:
+        self._db.execute("UPDATE executors SET lastheard = ? WHERE executorid = ?", (now, executorid))
+
+    async def unregister_executor(self, colonyname: str, name: str, now: int) -> list[str]:
+        with self._tx() as db:
+            row = self._one(
+                "SELECT executorid FROM executors WHERE colonyname = ? AND executorname = ?",
+                colonyname, name)
+            if row is None:
+                return []
+            db.execute(
+                "UPDATE executors SET state = ? WHERE colonyname = ? AND executorname = ?",
+                (ExecutorState.UNREGISTERED, colonyname, name))
+            db.execute("DELETE FROM functions WHERE colonyname = ? AND executorname = ?",
+                       (colonyname, name))
+            requeued = db.execute(
+                "UPDATE processes SET state = 0, isassigned = 0, assignedexecutorid = '', "
+                "starttime = 0, execdeadline = 0 WHERE state = 1 AND assignedexecutorid = ? "
+                "RETURNING processid", (row["executorid"],)).fetchall()
+            return [r["processid"] for r in requeued]
+
+    async def count_executors(self, colonyname: str | None) -> ExecutorCounts:
+        where, args = ("WHERE colonyname = ?", (colonyname,)) if colonyname else ("", ())
+        row = self._db.execute(
+            "SELECT count(*) AS total, coalesce(sum(state = 1), 0) AS active, "
+            f"coalesce(sum(state = 3), 0) AS gone FROM executors {where}", args).fetchone()
+        return ExecutorCounts(row["total"], row["active"], row["gone"])
+
+    # --- users and locations
+
+    async def add_user(self, user: User) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO users (colonyname, name, userid, doc) VALUES (?, ?, ?, ?)",
+                (user.colonyname, user.name, user.userid, _dumps(user.to_dict())))
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"User with name {user.name} in Colony {user.colonyname} already exists"
+            ) from None
+
+    async def get_user(self, colonyname: str, name: str) -> User | None:
+        row = self._one("SELECT doc FROM users WHERE colonyname = ? AND name = ?", colonyname, name)
+        return User.from_dict(json.loads(row["doc"])) if row else None
+
+    async def get_user_by_id(self, colonyname: str, userid: str) -> User | None:
+        row = self._one(
+            "SELECT doc FROM users WHERE colonyname = ? AND userid = ?", colonyname, userid)
+        return User.from_dict(json.loads(row["doc"])) if row else None
+
+    async def get_users(self, colonyname: str) -> list[User]:
+        rows = self._all("SELECT doc FROM users WHERE colonyname = ? ORDER BY name", colonyname)
+        return [User.from_dict(json.loads(r["doc"])) for r in rows]
+
+    async def remove_user(self, colonyname: str, name: str) -> None:
+        self._db.execute("DELETE FROM users WHERE colonyname = ? AND name = ?", (colonyname, name))
+
+    async def add_location(self, location: Location) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO locations (colonyname, name, doc) VALUES (?, ?, ?)",
+                (location.colonyname, location.name, _dumps(location.to_dict())))
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"Location with name {location.name} already exists") from None
+
+    async def get_location(self, colonyname: str, name: str) -> Location | None:
+        row = self._one(
+            "SELECT doc FROM locations WHERE colonyname = ? AND name = ?", colonyname, name)
+        return Location.from_dict(json.loads(row["doc"])) if row else None
+
+    async def get_locations(self, colonyname: str) -> list[Location]:
+        rows = self._all("SELECT doc FROM locations WHERE colonyname = ? ORDER BY name", colonyname)
+        return [Location.from_dict(json.loads(r["doc"])) for r in rows]
+
+    async def remove_location(self, colonyname: str, name: str) -> None:
+        self._db.execute(
+            "DELETE FROM locations WHERE colonyname = ? AND name = ?", (colonyname, name))
+
+    # --- processes
+
+    def _process(self, row: sqlite3.Row) -> Process:
+        attributes = [
+            Attribute.from_dict(json.loads(a["doc"]))
+            for a in self._all(
+                "SELECT doc FROM attributes WHERE targetid = ? ORDER BY rowid", row["processid"])
+        ]
+        return Process(
+            processid=row["processid"],
+            initiatorid=row["initiatorid"],
+            initiatorname=row["initiatorname"],
+            assignedexecutorid=row["assignedexecutorid"],
+            isassigned=bool(row["isassigned"]),
+            state=row["state"],
+            prioritytime=row["prioritytime"],
+            submissiontime=format_ns(row["submissiontime"]),
+            starttime=format_ns(row["starttime"]),
+            endtime=format_ns(row["endtime"]),
+            waitdeadline=format_ns(row["waitdeadline"]),
+            execdeadline=format_ns(row["execdeadline"]),
+            retries=row["retries"],
+            attributes=attributes,
+            spec=FunctionSpec.from_dict(json.loads(row["spec"])),
+            waitforparents=bool(row["waitforparents"]),
+            parents=json.loads(row["parents"]),
+            children=json.loads(row["children"]),
+            processgraphid=row["processgraphid"],
+            input=json.loads(row["input"]),
+            output=json.loads(row["output"]),
+            errors=json.loads(row["errors"]),
+        )
+
+    async def add_process(self, process: Process, *, cpu: int, memory: int) -> None:
+        spec = process.spec
+        cond = spec.conditions
+        names = [] if cond.executornames == ["*"] else cond.executornames
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO processes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                "?,?,?,?)",
+                (process.processid, cond.colonyname, cond.executortype, _dumps(names),
+                 cond.locationname, spec.label, process.initiatorid, process.initiatorname,
+                 process.state, int(process.isassigned), process.assignedexecutorid,
+                 process.prioritytime, parse_ns(process.submissiontime),
+                 parse_ns(process.starttime), parse_ns(process.endtime),
+                 parse_ns(process.waitdeadline), parse_ns(process.execdeadline),
+                 process.retries, spec.maxretries, spec.maxexectime, cpu, memory,
+                 process.processgraphid, int(process.waitforparents), _dumps(process.parents),
+                 _dumps(process.children), _dumps(spec.to_dict()), _dumps(process.input),
+                 _dumps(process.output), _dumps(process.errors)))
+            for attribute in process.attributes:
+                db.execute(
+                    "INSERT OR REPLACE INTO attributes (attributeid, targetid, doc) VALUES (?,?,?)",
+                    (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())))
+
+    async def get_process(self, processid: str) -> Process | None:
+        row = self._one("SELECT * FROM processes WHERE processid = ?", processid)
+        return self._process(row) if row else None
+
+    async def get_processes(
+        self,
+        colonyname: str,
+        state: int,
+        count: int,
+        *,
+        executortype: str = "",
+        label: str = "",
+        initiatorid: str = "",
+    ) -> list[Process]:
+        where, args = ["colonyname = ?", "state = ?"], [colonyname, state]
+        for column, value in (("executortype", executortype), ("label", label),
+                              ("initiatorid", initiatorid)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        order = _PROCESS_ORDER.get(ProcessState(state), "endtime DESC")
+        rows = self._all(
+            f"SELECT * FROM processes WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+            *args, count)
+        return [self._process(r) for r in rows]
+
+    async def process_history(
+        self, colonyname: str, state: int, since: int, executorid: str = ""
+    ) -> list[Process]:
+        sql = "SELECT * FROM processes WHERE colonyname = ? AND state = ? AND submissiontime >= ?"
+        args: list[Any] = [colonyname, state, since]
+        if executorid:
+            sql += " AND assignedexecutorid = ?"
+            args.append(executorid)
+        return [self._process(r) for r in self._all(sql + " ORDER BY submissiontime", *args)]
+
+    async def assign(
+        self, executor: Executor, now: int, *, cpu: int, memory: int
+    ) -> Process | None:
+        row = self._one(
+            "UPDATE processes SET state = 1, isassigned = 1, assignedexecutorid = ?, "
+            "starttime = ?, execdeadline = CASE WHEN maxexectime > 0 "
+            "THEN ? + maxexectime * ? ELSE 0 END "
+            "WHERE processid = (SELECT p.processid FROM processes AS p "
+            "WHERE p.colonyname = ? AND p.executortype = ? AND p.state = 0 AND p.isassigned = 0 "
+            "AND p.waitforparents = 0 AND p.cpu <= ? AND p.memory <= ? "
+            "AND (p.executornames = '[]' OR EXISTS "
+            "(SELECT 1 FROM json_each(p.executornames) WHERE value = ?)) "
+            "AND (p.locationname = '' OR lower(p.locationname) = lower(?)) "
+            "ORDER BY p.prioritytime LIMIT 1) RETURNING *",
+            executor.executorid, now, now, NS, executor.colonyname, executor.executortype,
+            cpu, memory, executor.executorname, executor.locationname)
+        return self._process(row) if row else None
+
+    async def update_process(
+        self,
+        processid: str,
+        update: ProcessUpdate,
+        *,
+        states: Collection[int] = (),
+        executorid: str | None = None,
+    ) -> Process | None:
+        changes = update.changed()
+        for key in ("output", "errors"):
+            if key in changes:
+                changes[key] = _dumps(changes[key])
+        if "isassigned" in changes:
+            changes["isassigned"] = int(changes["isassigned"])
+        sets = ", ".join(f"{k} = ?" for k in changes) or "processid = processid"
+        where, args = "processid = ?", [*changes.values(), processid]
+        if states:
+            where += f" AND state IN ({', '.join('?' * len(states))})"
+            args.extend(states)
+        if executorid is not None:
+            where += " AND assignedexecutorid = ?"
+            args.append(executorid)
+        row = self._one(f"UPDATE processes SET {sets} WHERE {where} RETURNING *", *args)
+        return self._process(row) if row else None
+
+    async def remove_process(self, processid: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM attributes WHERE targetid = ?", (processid,))
+            db.execute("DELETE FROM processes WHERE processid = ?", (processid,))
+
+    async def remove_processes(self, colonyname: str, state: int) -> None:
+        where = "colonyname = ? AND processgraphid = ''"
+        args: tuple[Any, ...] = (colonyname,)
+        if state >= 0:
+            where += " AND state = ?"
+            args = (colonyname, state)
+        with self._tx() as db:
+            db.execute(
+                f"DELETE FROM attributes WHERE targetid IN "
+                f"(SELECT processid FROM processes WHERE {where})", args)
+            db.execute(f"DELETE FROM processes WHERE {where}", args)
+
+    async def expired_processes(self, now: int, limit: int) -> list[Process]:
+        rows = self._all(
+            "SELECT * FROM processes WHERE state = 1 AND execdeadline > 0 AND execdeadline < ? "
+            "UNION ALL SELECT * FROM (SELECT * FROM processes WHERE state = 0 "
+            "AND waitdeadline > 0 AND waitdeadline < ? ORDER BY prioritytime) LIMIT ?",
+            now, now, limit)
+        return [self._process(r) for r in rows]
+
+    async def count_processes(self, colonyname: str | None) -> ProcessCounts:
+        where, args = ("WHERE colonyname = ?", (colonyname,)) if colonyname else ("", ())
+        counts = dict.fromkeys(range(5), 0)
+        for row in self._all(
+            f"SELECT state, count(*) AS n FROM processes {where} GROUP BY state", *args
+        ):
+            counts[row["state"]] = row["n"]
+        return ProcessCounts(*(counts[s] for s in range(5)))
+
+    # --- attributes
+
+    async def add_attribute(self, attribute: Attribute) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO attributes (attributeid, targetid, doc) VALUES (?, ?, ?)",
+            (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())))
+
+    async def get_attribute(self, attributeid: str) -> Attribute | None:
+        row = self._one("SELECT doc FROM attributes WHERE attributeid = ?", attributeid)
+        return Attribute.from_dict(json.loads(row["doc"])) if row else None
+
+    # --- functions
+
+    async def add_function(self, function: Function) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO functions (functionid, colonyname, executorname, funcname, doc)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (function.functionid, function.colonyname, function.executorname, function.funcname,
+             _dumps(function.to_dict())))
+
+    async def get_function(self, functionid: str) -> Function | None:
+        row = self._one("SELECT doc FROM functions WHERE functionid = ?", functionid)
+        return Function.from_dict(json.loads(row["doc"])) if row else None
+
+    async def find_function(
+        self, colonyname: str, executorname: str, funcname: str
+    ) -> Function | None:
+        row = self._one(
+            "SELECT doc FROM functions WHERE colonyname = ? AND executorname = ? AND funcname = ?",
+            colonyname, executorname, funcname)
+        return Function.from_dict(json.loads(row["doc"])) if row else None
+
+    async def get_functions(self, colonyname: str, executorname: str = "") -> list[Function]:
+        sql, args = "SELECT doc FROM functions WHERE colonyname = ?", [colonyname]
+        if executorname:
+            sql += " AND executorname = ?"
+            args.append(executorname)
+        rows = self._all(sql + " ORDER BY executorname, funcname", *args)
+        return [Function.from_dict(json.loads(r["doc"])) for r in rows]
+
+    async def update_function(self, function: Function) -> None:
+        await self.add_function(function)
+
+    async def remove_function(self, functionid: str) -> None:
+        self._db.execute("DELETE FROM functions WHERE functionid = ?", (functionid,))
+
+    # --- logs
+
+    async def add_log(self, log: Log) -> None:
+        self._db.execute(
+            "INSERT INTO logs (processid, colonyname, executorname, ts, message) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (log.processid, log.colonyname, log.executorname, log.timestamp, log.message))
+
+    async def get_logs(
+        self,
+        colonyname: str,
+        *,
+        processid: str = "",
+        executorname: str = "",
+        count: int,
+        since: int = 0,
+        latest: bool = False,
+    ) -> list[Log]:
+        if processid:
+            where, args = "processid = ? AND ts > ?", [processid, since]
+        else:
+            where, args = "colonyname = ? AND executorname = ? AND ts > ?", [
+                colonyname, executorname, since]
+        order = "DESC" if latest else "ASC"
+        rows = self._all(
+            f"SELECT * FROM logs WHERE {where} ORDER BY ts {order}, seq {order} LIMIT ?",
+            *args, count)
+        logs = [self._log(r) for r in rows]
+        return logs[::-1] if latest else logs
+
+    async def search_logs(self, colonyname: str, text: str, since: int, count: int) -> list[Log]:
+        rows = self._all(
+            "SELECT * FROM logs WHERE colonyname = ? AND ts > ? AND instr(message, ?) > 0 "
+            "ORDER BY ts LIMIT ?", colonyname, since, text, count)
+        return [self._log(r) for r in rows]
+
+    @staticmethod
+    def _log(row: sqlite3.Row) -> Log:
+        return Log(processid=row["processid"], colonyname=row["colonyname"],
+                   executorname=row["executorname"], message=row["message"], timestamp=row["ts"])
+
