@@ -30,6 +30,10 @@ class TransportError(ColoniesError):
 class ProtocolError(ColoniesError):
     """The reply was not a ColonyOS envelope (e.g. a proxy's HTML error page)."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class WaitTimeout(ColoniesError, TimeoutError):
     """``wait()`` reached the deadline the caller gave it."""

@@ -127,9 +127,9 @@ def parse_reply(status: int, text: str) -> Any:
         is_error = bool(envelope.get("error")) or envelope.get("payloadtype") == "error"
     except (ValueError, KeyError, TypeError, binascii.Error):
         snippet = text[:200] if text else "an empty body"
-        if status != 200:
-            raise ServerError.create(status, f"HTTP {status}: {snippet}") from None
-        raise ProtocolError(f"Expected a ColonyOS RPC reply, got: {snippet}") from None
+        raise ProtocolError(
+            f"Expected a ColonyOS RPC reply, got HTTP {status} with {snippet}", status
+        ) from None
     if is_error or status != 200:
         message = payload.get("message", "") if isinstance(payload, dict) else str(payload)
         code = payload.get("status", status) if isinstance(payload, dict) else status

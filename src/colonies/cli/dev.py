@@ -74,8 +74,11 @@ async def bootstrap(store: SQLiteStore, keys: DevKeys, colonyname: str, executor
     if member is None or member.executorid != memberid:
         await store.add_executor(
             Executor(
-                executorid=memberid, executortype=executortype, executorname=DEV_EXECUTOR,
-                colonyname=colonyname, state=ExecutorState.APPROVED,
+                executorid=memberid,
+                executortype=executortype,
+                executorname=DEV_EXECUTOR,
+                colonyname=colonyname,
+                state=ExecutorState.APPROVED,
                 commissiontime=format_ns(now_ns()),
             ),
             replace=True,
@@ -102,12 +105,16 @@ def env_block(keys: DevKeys, host: str, port: int, colonyname: str, executortype
 
 def dev(
     port: int = typer.Option(
-        50080, "--port", envvar=["COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT"],
+        50080,
+        "--port",
+        envvar=["COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT"],
         help="HTTP port.",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     data_dir: Path = typer.Option(
-        Path(".colonies-dev"), "--data-dir", envvar="COLONIES_DEV_DIR",
+        Path(".colonies-dev"),
+        "--data-dir",
+        envvar="COLONIES_DEV_DIR",
         help="Where the database and the dev keys live; reuse it to resume.",
     ),
     colonyname: str = typer.Option("dev", "--colony", envvar="COLONIES_COLONY_NAME"),

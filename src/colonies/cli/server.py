@@ -21,11 +21,15 @@ def start(
     ),
     host: str = typer.Option("0.0.0.0", "--host", help="Interface to listen on."),
     data_dir: Path = typer.Option(
-        Path("colonies-data"), "--data-dir", envvar="COLONIES_DATA_DIR",
+        Path("colonies-data"),
+        "--data-dir",
+        envvar="COLONIES_DATA_DIR",
         help="Directory of the embedded SQLite database.",
     ),
     serverid: str = typer.Option(
-        "", "--serverid", envvar="COLONIES_SERVER_ID",
+        "",
+        "--serverid",
+        envvar="COLONIES_SERVER_ID",
         help="ID of the server owner key (stored; needed on first start).",
     ),
     log_level: str = typer.Option("warning", "--log-level"),

@@ -385,11 +385,12 @@ def wait(
 ) -> Flow[Process]:
     """Wait until the process is SUCCESS, FAILED or CANCELLED, however long that takes.
 
-    Each round subscribes to SUCCESS and FAILED on one socket for at most ``MAX_SUBSCRIPTION``
-    seconds (the server answers at once if the state is already reached). An event ends the
-    wait; the process is then re-read, because the event's copy may lack the final output.
-    When the server closes the socket instead, the process is re-read too: CANCELLED sends no
-    event. ``timeout=None`` waits forever, otherwise ``WaitTimeout`` ends it.
+    Each round subscribes to SUCCESS, FAILED and CANCELLED on one socket for at most
+    ``MAX_SUBSCRIPTION`` seconds (the server answers at once if the state is already reached).
+    An event ends the wait; the process is then re-read, because the event's copy may lack the
+    final output. When the server closes the socket instead (its subscription timeout), the
+    process is re-read too and, if still open, the round starts again: there is no cap on the
+    total time. ``timeout=None`` waits forever, otherwise ``WaitTimeout``.
     """
     deadline = None if timeout is None else clock() + timeout
     if not executortype or not colonyname:
@@ -409,7 +410,7 @@ def wait(
             subscribe_process(
                 processid, state, seconds, executortype=executortype, colonyname=colonyname
             )
-            for state in (ProcessState.SUCCESS, ProcessState.FAILED)
+            for state in sorted(FINAL_STATES)
         )
         frame: str | None = yield Listen(subscriptions, seconds + LISTEN_MARGIN)
         if frame is not None:

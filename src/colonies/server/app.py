@@ -150,12 +150,18 @@ class GinCORS:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                (b"access-control-allow-origin", b"*"),
-                (b"access-control-allow-methods", self.METHODS.encode()),
-                (b"access-control-allow-headers", self.HEADERS.encode()),
-                (b"access-control-max-age", b"43200"),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        (b"access-control-allow-origin", b"*"),
+                        (b"access-control-allow-methods", self.METHODS.encode()),
+                        (b"access-control-allow-headers", self.HEADERS.encode()),
+                        (b"access-control-max-age", b"43200"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
 

@@ -43,11 +43,15 @@ async def require_member(
     """The signer's executor (approved, unless ``approved=False``) or user in the colony."""
     await require_colony(ctx, colonyname)
     executor = await ctx.store.get_executor_by_id(signer)
-    if executor is not None and executor.colonyname == colonyname:
-        if executor.state == ExecutorState.APPROVED or (
-            not approved and executor.state != ExecutorState.UNREGISTERED
-        ):
-            return executor
+    if (
+        executor is not None
+        and executor.colonyname == colonyname
+        and (
+            executor.state == ExecutorState.APPROVED
+            or (not approved and executor.state != ExecutorState.UNREGISTERED)
+        )
+    ):
+        return executor
     user = await ctx.store.get_user_by_id(colonyname, signer)
     if user is not None:
         return user

@@ -9,6 +9,7 @@ its wake-up (its client went away, or it found other work first) hands it to the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -31,7 +32,9 @@ class Waiter:
     executortype: str
     executorname: str
     locationname: str
-    woken: asyncio.Future[Wake] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    woken: asyncio.Future[Wake] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     used: bool = False
 
     def accepts(self, wake: Wake) -> bool:
@@ -54,10 +57,8 @@ class Dispatcher:
         key = (waiter.colonyname, waiter.executortype)
         queue = self._waiters.get(key)
         if queue is not None:
-            try:
+            with contextlib.suppress(ValueError):  # already removed by signal()
                 queue.remove(waiter)
-            except ValueError:
-                pass
             if not queue:
                 del self._waiters[key]
         if waiter.woken.done() and not waiter.woken.cancelled() and not waiter.used:

@@ -25,7 +25,11 @@ def serve(store: SQLiteStore, config: ServerConfig, *, log_level: str = "warning
     app = create_app(store, config)
     uvicorn.Server(
         uvicorn.Config(
-            app, host=config.host, port=config.port, log_level=log_level,
-            timeout_graceful_shutdown=2, ws_ping_interval=20,
+            app,
+            host=config.host,
+            port=config.port,
+            log_level=log_level,
+            timeout_graceful_shutdown=2,
+            ws_ping_interval=20,
         )
     ).run()

@@ -35,22 +35,32 @@ async def _expire(ctx: ServerContext, process: Process, now: int) -> Process | N
     if process.state == ProcessState.WAITING:
         return await ctx.store.update_process(
             process.processid,
-            ProcessUpdate(state=ProcessState.FAILED, endtime=now,
-                          errors=["Maximum waiting time limit exceeded"]),
+            ProcessUpdate(
+                state=ProcessState.FAILED,
+                endtime=now,
+                errors=["Maximum waiting time limit exceeded"],
+            ),
             states=[ProcessState.WAITING],
         )
     if spec.maxretries > -1 and process.retries >= spec.maxretries:
-        update = ProcessUpdate(state=ProcessState.FAILED, endtime=now,
-                               errors=["Maximum execution time limit exceeded"])
+        update = ProcessUpdate(
+            state=ProcessState.FAILED, endtime=now, errors=["Maximum execution time limit exceeded"]
+        )
     else:
         update = ProcessUpdate(
-            state=ProcessState.WAITING, isassigned=False, assignedexecutorid="", endtime=now,
-            execdeadline=0, retries=process.retries + 1,
+            state=ProcessState.WAITING,
+            isassigned=False,
+            assignedexecutorid="",
+            endtime=now,
+            execdeadline=0,
+            retries=process.retries + 1,
             waitdeadline=now + spec.maxwaittime * NS if spec.maxwaittime > 0 else 0,
         )
     return await ctx.store.update_process(
-        process.processid, update,
-        states=[ProcessState.RUNNING], executorid=process.assignedexecutorid,
+        process.processid,
+        update,
+        states=[ProcessState.RUNNING],
+        executorid=process.assignedexecutorid,
     )
 
 

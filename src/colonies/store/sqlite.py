@@ -142,7 +142,8 @@ class SQLiteStore:
     async def add_colony(self, colony: Colony) -> None:
         try:
             self._db.execute(
-                "INSERT INTO colonies (name, colonyid) VALUES (?, ?)", (colony.name, colony.colonyid)
+                "INSERT INTO colonies (name, colonyid) VALUES (?, ?)",
+                (colony.name, colony.colonyid),
             )
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"A Colony with name {colony.name} already exists") from None
@@ -156,8 +157,7 @@ class SQLiteStore:
         return [Colony(colonyid=r["colonyid"], name=r["name"]) for r in rows]
 
     async def set_paused(self, colonyname: str, paused: bool) -> None:
-        self._db.execute(
-            "UPDATE colonies SET paused = ? WHERE name = ?", (int(paused), colonyname))
+        self._db.execute("UPDATE colonies SET paused = ? WHERE name = ?", (int(paused), colonyname))
 
     async def is_paused(self, colonyname: str) -> bool:
         row = self._one("SELECT paused FROM colonies WHERE name = ?", colonyname)
@@ -170,10 +170,15 @@ class SQLiteStore:
                 "(SELECT processid FROM processes WHERE colonyname = ?)",
                 (name,),
             )
-            for table in ("colonies WHERE name", "executors WHERE colonyname",
-                          "users WHERE colonyname", "locations WHERE colonyname",
-                          "processes WHERE colonyname", "functions WHERE colonyname",
-                          "logs WHERE colonyname"):
+            for table in (
+                "colonies WHERE name",
+                "executors WHERE colonyname",
+                "users WHERE colonyname",
+                "locations WHERE colonyname",
+                "processes WHERE colonyname",
+                "functions WHERE colonyname",
+                "logs WHERE colonyname",
+            ):
                 db.execute(f"DELETE FROM {table} = ?", (name,))
 
     # --- executors
@@ -190,11 +195,17 @@ class SQLiteStore:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         try:
             self._db.execute(
-                f"{verb} INTO executors (colonyname, executorname, executorid, state, lastheard, doc)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (executor.colonyname, executor.executorname, executor.executorid,
-                 executor.state, parse_ns(executor.lastheardfromtime),
-                 _dumps(executor.to_dict())),
+                f"{verb} INTO executors "
+                "(colonyname, executorname, executorid, state, lastheard, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    executor.colonyname,
+                    executor.executorname,
+                    executor.executorid,
+                    executor.state,
+                    parse_ns(executor.lastheardfromtime),
+                    _dumps(executor.to_dict()),
+                ),
             )
         except sqlite3.IntegrityError:
             raise AlreadyExists(
@@ -203,16 +214,26 @@ class SQLiteStore:
             ) from None
 
     async def get_executor(self, colonyname: str, name: str) -> Executor | None:
-        return self._executor(self._one(
-            "SELECT * FROM executors WHERE colonyname = ? AND executorname = ?", colonyname, name))
+        return self._executor(
+            self._one(
+                "SELECT * FROM executors WHERE colonyname = ? AND executorname = ?",
+                colonyname,
+                name,
+            )
+        )
 
     async def get_executor_by_id(self, executorid: str) -> Executor | None:
-        return self._executor(self._one(
-            "SELECT * FROM executors WHERE executorid = ? ORDER BY state = 3 LIMIT 1", executorid))
+        return self._executor(
+            self._one(
+                "SELECT * FROM executors WHERE executorid = ? ORDER BY state = 3 LIMIT 1",
+                executorid,
+            )
+        )
 
     async def get_executors(self, colonyname: str) -> list[Executor]:
         rows = self._all(
-            "SELECT * FROM executors WHERE colonyname = ? ORDER BY executorname", colonyname)
+            "SELECT * FROM executors WHERE colonyname = ? ORDER BY executorname", colonyname
+        )
         return [e for r in rows if (e := self._executor(r)) is not None]
 
     async def set_executor_state(self, colonyname: str, name: str, state: int) -> None:
@@ -222,31 +243,42 @@ class SQLiteStore:
         )
 
     async def mark_alive(self, executorid: str, now: int) -> None:
-        self._db.execute("UPDATE executors SET lastheard = ? WHERE executorid = ?", (now, executorid))
+        self._db.execute(
+            "UPDATE executors SET lastheard = ? WHERE executorid = ?", (now, executorid)
+        )
 
     async def unregister_executor(self, colonyname: str, name: str, now: int) -> list[str]:
         with self._tx() as db:
             row = self._one(
                 "SELECT executorid FROM executors WHERE colonyname = ? AND executorname = ?",
-                colonyname, name)
+                colonyname,
+                name,
+            )
             if row is None:
                 return []
             db.execute(
                 "UPDATE executors SET state = ? WHERE colonyname = ? AND executorname = ?",
-                (ExecutorState.UNREGISTERED, colonyname, name))
-            db.execute("DELETE FROM functions WHERE colonyname = ? AND executorname = ?",
-                       (colonyname, name))
+                (ExecutorState.UNREGISTERED, colonyname, name),
+            )
+            db.execute(
+                "DELETE FROM functions WHERE colonyname = ? AND executorname = ?",
+                (colonyname, name),
+            )
             requeued = db.execute(
                 "UPDATE processes SET state = 0, isassigned = 0, assignedexecutorid = '', "
                 "starttime = 0, execdeadline = 0 WHERE state = 1 AND assignedexecutorid = ? "
-                "RETURNING processid", (row["executorid"],)).fetchall()
+                "RETURNING processid",
+                (row["executorid"],),
+            ).fetchall()
             return [r["processid"] for r in requeued]
 
     async def count_executors(self, colonyname: str | None) -> ExecutorCounts:
         where, args = ("WHERE colonyname = ?", (colonyname,)) if colonyname else ("", ())
         row = self._db.execute(
             "SELECT count(*) AS total, coalesce(sum(state = 1), 0) AS active, "
-            f"coalesce(sum(state = 3), 0) AS gone FROM executors {where}", args).fetchone()
+            f"coalesce(sum(state = 3), 0) AS gone FROM executors {where}",
+            args,
+        ).fetchone()
         return ExecutorCounts(row["total"], row["active"], row["gone"])
 
     # --- users and locations
@@ -255,7 +287,8 @@ class SQLiteStore:
         try:
             self._db.execute(
                 "INSERT INTO users (colonyname, name, userid, doc) VALUES (?, ?, ?, ?)",
-                (user.colonyname, user.name, user.userid, _dumps(user.to_dict())))
+                (user.colonyname, user.name, user.userid, _dumps(user.to_dict())),
+            )
         except sqlite3.IntegrityError:
             raise AlreadyExists(
                 f"User with name {user.name} in Colony {user.colonyname} already exists"
@@ -267,7 +300,8 @@ class SQLiteStore:
 
     async def get_user_by_id(self, colonyname: str, userid: str) -> User | None:
         row = self._one(
-            "SELECT doc FROM users WHERE colonyname = ? AND userid = ?", colonyname, userid)
+            "SELECT doc FROM users WHERE colonyname = ? AND userid = ?", colonyname, userid
+        )
         return User.from_dict(json.loads(row["doc"])) if row else None
 
     async def get_users(self, colonyname: str) -> list[User]:
@@ -281,13 +315,15 @@ class SQLiteStore:
         try:
             self._db.execute(
                 "INSERT INTO locations (colonyname, name, doc) VALUES (?, ?, ?)",
-                (location.colonyname, location.name, _dumps(location.to_dict())))
+                (location.colonyname, location.name, _dumps(location.to_dict())),
+            )
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"Location with name {location.name} already exists") from None
 
     async def get_location(self, colonyname: str, name: str) -> Location | None:
         row = self._one(
-            "SELECT doc FROM locations WHERE colonyname = ? AND name = ?", colonyname, name)
+            "SELECT doc FROM locations WHERE colonyname = ? AND name = ?", colonyname, name
+        )
         return Location.from_dict(json.loads(row["doc"])) if row else None
 
     async def get_locations(self, colonyname: str) -> list[Location]:
@@ -296,7 +332,8 @@ class SQLiteStore:
 
     async def remove_location(self, colonyname: str, name: str) -> None:
         self._db.execute(
-            "DELETE FROM locations WHERE colonyname = ? AND name = ?", (colonyname, name))
+            "DELETE FROM locations WHERE colonyname = ? AND name = ?", (colonyname, name)
+        )
 
     # --- processes
 
@@ -304,7 +341,8 @@ class SQLiteStore:
         attributes = [
             Attribute.from_dict(json.loads(a["doc"]))
             for a in self._all(
-                "SELECT doc FROM attributes WHERE targetid = ? ORDER BY rowid", row["processid"])
+                "SELECT doc FROM attributes WHERE targetid = ? ORDER BY rowid", row["processid"]
+            )
         ]
         return Process(
             processid=row["processid"],
@@ -339,20 +377,44 @@ class SQLiteStore:
             db.execute(
                 "INSERT INTO processes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
                 "?,?,?,?)",
-                (process.processid, cond.colonyname, cond.executortype, _dumps(names),
-                 cond.locationname, spec.label, process.initiatorid, process.initiatorname,
-                 process.state, int(process.isassigned), process.assignedexecutorid,
-                 process.prioritytime, parse_ns(process.submissiontime),
-                 parse_ns(process.starttime), parse_ns(process.endtime),
-                 parse_ns(process.waitdeadline), parse_ns(process.execdeadline),
-                 process.retries, spec.maxretries, spec.maxexectime, cpu, memory,
-                 process.processgraphid, int(process.waitforparents), _dumps(process.parents),
-                 _dumps(process.children), _dumps(spec.to_dict()), _dumps(process.input),
-                 _dumps(process.output), _dumps(process.errors)))
+                (
+                    process.processid,
+                    cond.colonyname,
+                    cond.executortype,
+                    _dumps(names),
+                    cond.locationname,
+                    spec.label,
+                    process.initiatorid,
+                    process.initiatorname,
+                    process.state,
+                    int(process.isassigned),
+                    process.assignedexecutorid,
+                    process.prioritytime,
+                    parse_ns(process.submissiontime),
+                    parse_ns(process.starttime),
+                    parse_ns(process.endtime),
+                    parse_ns(process.waitdeadline),
+                    parse_ns(process.execdeadline),
+                    process.retries,
+                    spec.maxretries,
+                    spec.maxexectime,
+                    cpu,
+                    memory,
+                    process.processgraphid,
+                    int(process.waitforparents),
+                    _dumps(process.parents),
+                    _dumps(process.children),
+                    _dumps(spec.to_dict()),
+                    _dumps(process.input),
+                    _dumps(process.output),
+                    _dumps(process.errors),
+                ),
+            )
             for attribute in process.attributes:
                 db.execute(
                     "INSERT OR REPLACE INTO attributes (attributeid, targetid, doc) VALUES (?,?,?)",
-                    (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())))
+                    (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())),
+                )
 
     async def get_process(self, processid: str) -> Process | None:
         row = self._one("SELECT * FROM processes WHERE processid = ?", processid)
@@ -369,15 +431,20 @@ class SQLiteStore:
         initiatorid: str = "",
     ) -> list[Process]:
         where, args = ["colonyname = ?", "state = ?"], [colonyname, state]
-        for column, value in (("executortype", executortype), ("label", label),
-                              ("initiatorid", initiatorid)):
+        for column, value in (
+            ("executortype", executortype),
+            ("label", label),
+            ("initiatorid", initiatorid),
+        ):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
         order = _PROCESS_ORDER.get(ProcessState(state), "endtime DESC")
         rows = self._all(
             f"SELECT * FROM processes WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
-            *args, count)
+            *args,
+            count,
+        )
         return [self._process(r) for r in rows]
 
     async def process_history(
@@ -404,8 +471,17 @@ class SQLiteStore:
             "(SELECT 1 FROM json_each(p.executornames) WHERE value = ?)) "
             "AND (p.locationname = '' OR lower(p.locationname) = lower(?)) "
             "ORDER BY p.prioritytime LIMIT 1) RETURNING *",
-            executor.executorid, now, now, NS, executor.colonyname, executor.executortype,
-            cpu, memory, executor.executorname, executor.locationname)
+            executor.executorid,
+            now,
+            now,
+            NS,
+            executor.colonyname,
+            executor.executortype,
+            cpu,
+            memory,
+            executor.executorname,
+            executor.locationname,
+        )
         return self._process(row) if row else None
 
     async def update_process(
@@ -447,7 +523,9 @@ class SQLiteStore:
         with self._tx() as db:
             db.execute(
                 f"DELETE FROM attributes WHERE targetid IN "
-                f"(SELECT processid FROM processes WHERE {where})", args)
+                f"(SELECT processid FROM processes WHERE {where})",
+                args,
+            )
             db.execute(f"DELETE FROM processes WHERE {where}", args)
 
     async def expired_processes(self, now: int, limit: int) -> list[Process]:
@@ -455,7 +533,10 @@ class SQLiteStore:
             "SELECT * FROM processes WHERE state = 1 AND execdeadline > 0 AND execdeadline < ? "
             "UNION ALL SELECT * FROM (SELECT * FROM processes WHERE state = 0 "
             "AND waitdeadline > 0 AND waitdeadline < ? ORDER BY prioritytime) LIMIT ?",
-            now, now, limit)
+            now,
+            now,
+            limit,
+        )
         return [self._process(r) for r in rows]
 
     async def count_processes(self, colonyname: str | None) -> ProcessCounts:
@@ -472,7 +553,8 @@ class SQLiteStore:
     async def add_attribute(self, attribute: Attribute) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO attributes (attributeid, targetid, doc) VALUES (?, ?, ?)",
-            (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())))
+            (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())),
+        )
 
     async def get_attribute(self, attributeid: str) -> Attribute | None:
         row = self._one("SELECT doc FROM attributes WHERE attributeid = ?", attributeid)
@@ -484,8 +566,14 @@ class SQLiteStore:
         self._db.execute(
             "INSERT OR REPLACE INTO functions (functionid, colonyname, executorname, funcname, doc)"
             " VALUES (?, ?, ?, ?, ?)",
-            (function.functionid, function.colonyname, function.executorname, function.funcname,
-             _dumps(function.to_dict())))
+            (
+                function.functionid,
+                function.colonyname,
+                function.executorname,
+                function.funcname,
+                _dumps(function.to_dict()),
+            ),
+        )
 
     async def get_function(self, functionid: str) -> Function | None:
         row = self._one("SELECT doc FROM functions WHERE functionid = ?", functionid)
@@ -496,7 +584,10 @@ class SQLiteStore:
     ) -> Function | None:
         row = self._one(
             "SELECT doc FROM functions WHERE colonyname = ? AND executorname = ? AND funcname = ?",
-            colonyname, executorname, funcname)
+            colonyname,
+            executorname,
+            funcname,
+        )
         return Function.from_dict(json.loads(row["doc"])) if row else None
 
     async def get_functions(self, colonyname: str, executorname: str = "") -> list[Function]:
@@ -519,7 +610,8 @@ class SQLiteStore:
         self._db.execute(
             "INSERT INTO logs (processid, colonyname, executorname, ts, message) "
             "VALUES (?, ?, ?, ?, ?)",
-            (log.processid, log.colonyname, log.executorname, log.timestamp, log.message))
+            (log.processid, log.colonyname, log.executorname, log.timestamp, log.message),
+        )
 
     async def get_logs(
         self,
@@ -534,23 +626,36 @@ class SQLiteStore:
         if processid:
             where, args = "processid = ? AND ts > ?", [processid, since]
         else:
-            where, args = "colonyname = ? AND executorname = ? AND ts > ?", [
-                colonyname, executorname, since]
+            where, args = (
+                "colonyname = ? AND executorname = ? AND ts > ?",
+                [colonyname, executorname, since],
+            )
         order = "DESC" if latest else "ASC"
         rows = self._all(
             f"SELECT * FROM logs WHERE {where} ORDER BY ts {order}, seq {order} LIMIT ?",
-            *args, count)
+            *args,
+            count,
+        )
         logs = [self._log(r) for r in rows]
         return logs[::-1] if latest else logs
 
     async def search_logs(self, colonyname: str, text: str, since: int, count: int) -> list[Log]:
         rows = self._all(
             "SELECT * FROM logs WHERE colonyname = ? AND ts > ? AND instr(message, ?) > 0 "
-            "ORDER BY ts LIMIT ?", colonyname, since, text, count)
+            "ORDER BY ts LIMIT ?",
+            colonyname,
+            since,
+            text,
+            count,
+        )
         return [self._log(r) for r in rows]
 
     @staticmethod
     def _log(row: sqlite3.Row) -> Log:
-        return Log(processid=row["processid"], colonyname=row["colonyname"],
-                   executorname=row["executorname"], message=row["message"], timestamp=row["ts"])
-
+        return Log(
+            processid=row["processid"],
+            colonyname=row["colonyname"],
+            executorname=row["executorname"],
+            message=row["message"],
+            timestamp=row["ts"],
+        )

@@ -37,8 +37,10 @@ async def add_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor.state = ExecutorState.PENDING
     executor.commissiontime = format_ns(now_ns())
     owner = await ctx.store.get_executor_by_id(executor.executorid)
-    if owner is not None and owner.executorname != executor.executorname and (
-        owner.state != ExecutorState.UNREGISTERED
+    if (
+        owner is not None
+        and owner.executorname != executor.executorname
+        and (owner.state != ExecutorState.UNREGISTERED)
     ):
         raise RPCError(
             400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"

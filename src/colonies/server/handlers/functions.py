@@ -64,9 +64,7 @@ async def add_attribute(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     process = await assigned_process(ctx, msg, signer)
     if process.state != ProcessState.RUNNING:
         raise RPCError(403, "Failed to add attribute, process is not running")
-    attribute.attributeid = attribute_id(
-        attribute.targetid, attribute.key, attribute.attributetype
-    )
+    attribute.attributeid = attribute_id(attribute.targetid, attribute.key, attribute.attributetype)
     attribute.targetcolonyname = process.spec.conditions.colonyname
     attribute.targetprocessgraphid = process.processgraphid
     await ctx.store.add_attribute(attribute)
@@ -88,13 +86,15 @@ async def add_log(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     if process.state != ProcessState.RUNNING:
         raise RPCError(403, "Failed to add log, process is not running")
     executor = await ctx.store.get_executor_by_id(signer)
-    await ctx.store.add_log(Log(
-        processid=process.processid,
-        colonyname=process.spec.conditions.colonyname,
-        executorname=executor.executorname if executor else "",
-        message=msg.text("message"),
-        timestamp=now_ns(),
-    ))
+    await ctx.store.add_log(
+        Log(
+            processid=process.processid,
+            colonyname=process.spec.conditions.colonyname,
+            executorname=executor.executorname if executor else "",
+            message=msg.text("message"),
+            timestamp=now_ns(),
+        )
+    )
 
 
 @handles("addexecutorlogmsg")
@@ -104,8 +104,14 @@ async def add_executor_log(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = await ctx.store.get_executor(colonyname, name)
     if executor is None or executor.executorid != signer:
         raise RPCError(403, "Access denied, an executor can only log as itself")
-    await ctx.store.add_log(Log(colonyname=colonyname, executorname=name,
-                                message=msg.text("message"), timestamp=now_ns()))
+    await ctx.store.add_log(
+        Log(
+            colonyname=colonyname,
+            executorname=name,
+            message=msg.text("message"),
+            timestamp=now_ns(),
+        )
+    )
 
 
 @handles("getlogsmsg")
@@ -122,8 +128,12 @@ async def get_logs(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         colonyname = process.spec.conditions.colonyname
         await require_member(ctx, signer, colonyname)
     logs = await ctx.store.get_logs(
-        colonyname, processid="" if executorname else processid, executorname=executorname,
-        count=count, since=msg.integer("since"), latest=msg.flag("latest"),
+        colonyname,
+        processid="" if executorname else processid,
+        executorname=executorname,
+        count=count,
+        since=msg.integer("since"),
+        latest=msg.flag("latest"),
     )
     return [log.to_dict() for log in logs]
 
@@ -134,8 +144,9 @@ async def search_logs(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_member(ctx, signer, colonyname)
     count, days = msg.integer("count"), msg.integer("days")
     if not 0 <= count <= MAX_SEARCH_COUNT or not 0 <= days <= MAX_DAYS:
-        raise RPCError(400, f"Invalid search: count must be 0-{MAX_SEARCH_COUNT}, "
-                            f"days 0-{MAX_DAYS}")
+        raise RPCError(
+            400, f"Invalid search: count must be 0-{MAX_SEARCH_COUNT}, days 0-{MAX_DAYS}"
+        )
     since = now_ns() - days * 86_400 * NS
     logs = await ctx.store.search_logs(colonyname, msg.text("text"), since, count)
     return [log.to_dict() for log in logs]

@@ -1,4 +1,4 @@
-"""Processes (spec §4.5, §6.1–6.3): submit, long-poll assign, output, close, fail, cancel."""
+"""Processes (spec §4.5, §6.1-6.3): submit, long-poll assign, output, close, fail, cancel."""
 
 from __future__ import annotations
 
@@ -133,8 +133,9 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         if await ctx.store.is_paused(colonyname):
             await _wait_for_resume(ctx, colonyname, timeout, deadline)
             continue
-        waiter = Waiter(colonyname, executor.executortype, executor.executorname,
-                        executor.locationname)
+        waiter = Waiter(
+            colonyname, executor.executortype, executor.executorname, executor.locationname
+        )
         ctx.dispatcher.register(waiter)
         try:
             process = await ctx.store.assign(executor, now_ns(), cpu=cpu, memory=memory)
@@ -182,8 +183,12 @@ async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             raise RPCError(400, f"Invalid initiator {initiator}: no such user")
         initiatorid = user.userid
     processes = await ctx.store.get_processes(
-        colonyname, state, count, executortype=msg.text("executortype"),
-        label=msg.text("label"), initiatorid=initiatorid,
+        colonyname,
+        state,
+        count,
+        executortype=msg.text("executortype"),
+        label=msg.text("label"),
+        initiatorid=initiatorid,
     )
     return [p.to_dict() for p in processes]
 
@@ -232,8 +237,10 @@ async def set_output(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         raise RPCError(403, "Failed to set output, process is not running")
     if out:
         await ctx.store.update_process(
-            process.processid, ProcessUpdate(output=out),
-            states=[ProcessState.RUNNING], executorid=signer,
+            process.processid,
+            ProcessUpdate(output=out),
+            states=[ProcessState.RUNNING],
+            executorid=signer,
         )
 
 
@@ -244,8 +251,10 @@ async def close_successful(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     now = now_ns()
     update = ProcessUpdate(state=ProcessState.SUCCESS, endtime=now, output=out or None)
     closed = await ctx.store.update_process(
-        process.processid, update,
-        states=[ProcessState.RUNNING, ProcessState.SUCCESS], executorid=signer,
+        process.processid,
+        update,
+        states=[ProcessState.RUNNING, ProcessState.SUCCESS],
+        executorid=signer,
     )
     if closed is None:
         raise await _cannot_close(ctx, process.processid, "close")
@@ -256,11 +265,14 @@ async def close_successful(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 @handles("closefailedmsg")
 async def close_failed(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     process = await assigned_process(ctx, msg, signer)
-    update = ProcessUpdate(state=ProcessState.FAILED, endtime=now_ns(),
-                           errors=msg.strings("errors"))
+    update = ProcessUpdate(
+        state=ProcessState.FAILED, endtime=now_ns(), errors=msg.strings("errors")
+    )
     closed = await ctx.store.update_process(
-        process.processid, update,
-        states=[ProcessState.WAITING, ProcessState.RUNNING], executorid=signer,
+        process.processid,
+        update,
+        states=[ProcessState.WAITING, ProcessState.RUNNING],
+        executorid=signer,
     )
     if closed is None:
         raise await _cannot_close(ctx, process.processid, "fail")
@@ -273,7 +285,8 @@ async def cancel(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     if process.processgraphid:
         raise RPCError(400, "Failed to cancel process, process is part of a workflow")
     cancelled = await ctx.store.update_process(
-        process.processid, ProcessUpdate(state=ProcessState.CANCELLED, endtime=now_ns()),
+        process.processid,
+        ProcessUpdate(state=ProcessState.CANCELLED, endtime=now_ns()),
         states=[ProcessState.WAITING, ProcessState.RUNNING],
     )
     if cancelled is None:

@@ -1,0 +1,135 @@
+"""Shared fixtures: a real server on a random loopback port with a fresh SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from colonies import crypto
+from colonies.model import Colony, Executor, ExecutorState
+from colonies.server import ServerConfig, create_app
+from colonies.store.sqlite import SQLiteStore
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Identity:
+    prvkey: str
+
+    @property
+    def id(self) -> str:
+        return crypto.id_from_private_key(self.prvkey)
+
+
+@dataclass
+class LiveServer:
+    """A running server plus the keys of its owner, one colony and one member user."""
+
+    url: str
+    host: str
+    port: int
+    server: Identity
+    colony: Identity
+    colonyname: str
+    app: object
+
+    @property
+    def ctx(self):  # type: ignore[no-untyped-def]
+        return self.app.state.ctx  # type: ignore[attr-defined]
+
+
+class ServerThread:
+    """uvicorn in a background thread: real HTTP and WebSocket on 127.0.0.1."""
+
+    def __init__(self, app: object, port: int) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",  # type: ignore[arg-type]
+                timeout_graceful_shutdown=1,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_server(db: Path | str, **config: object) -> tuple[LiveServer, ServerThread]:
+    server_key, colony_key = (
+        Identity(crypto.generate_private_key()),
+        Identity(crypto.generate_private_key()),
+    )
+    store = SQLiteStore(db)
+    asyncio.run(store.add_colony(Colony(colonyid=colony_key.id, name="dev")))
+    port = free_port()
+    app = create_app(store, ServerConfig(server_id=server_key.id, port=port, **config))  # type: ignore[arg-type]
+    thread = ServerThread(app, port)
+    thread.start()
+    live = LiveServer(
+        f"http://127.0.0.1:{port}", "127.0.0.1", port, server_key, colony_key, "dev", app
+    )
+    return live, thread
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    server, thread = start_server(tmp_path / "colonies.db", sweep_interval=0.2)
+    yield server
+    thread.stop()
+
+
+def add_executor(
+    live: LiveServer, name: str, executortype: str = "test", approve: bool = True
+) -> Identity:
+    """Register (and approve) an executor through the real API, signed by the colony key."""
+    from colonies.client import Client
+
+    key = Identity(crypto.generate_private_key())
+    with Client(live.url, live.colony.prvkey) as client:
+        client.add_executor(
+            Executor(
+                executorid=key.id,
+                executortype=executortype,
+                executorname=name,
+                colonyname=live.colonyname,
+            )
+        )
+        if approve:
+            client.approve_executor(live.colonyname, name)
+    return key
+
+
+def post(live: LiveServer, body: str | bytes) -> httpx.Response:
+    return httpx.post(live.url + "/api", content=body, timeout=10)
+
+
+__all__ = ["ExecutorState", "Identity", "LiveServer", "add_executor", "free_port", "post"]

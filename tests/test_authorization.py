@@ -1,0 +1,269 @@
+"""Every message type refuses a signer without the right role: 403 and an error envelope."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from colonies import crypto, rpc
+from colonies.model import Colony, Executor, FunctionSpec, User
+from conftest import Identity, LiveServer, post
+
+ROLES = ("server", "owner", "executor", "user", "pending", "stranger", "outsider")
+
+
+class World:
+    """A colony with one of each role, a RUNNING process assigned to ``executor``, and a second
+    colony whose executor is the ``outsider``."""
+
+    def __init__(self, live: LiveServer) -> None:
+        self.live = live
+        self.keys = {"server": live.server, "owner": live.colony}
+        for role in ("executor", "user", "pending", "stranger", "outsider", "executor2"):
+            self.keys[role] = Identity(crypto.generate_private_key())
+        other = Identity(crypto.generate_private_key())
+        self.ok(
+            "server",
+            {
+                "msgtype": "addcolonymsg",
+                "colony": Colony(colonyid=other.id, name="other").to_dict(),
+            },
+        )
+        for role, state in (("executor", True), ("pending", False), ("executor2", True)):
+            self.ok(
+                "owner",
+                {
+                    "msgtype": "addexecutormsg",
+                    "executor": Executor(
+                        executorid=self.keys[role].id,
+                        executortype="t",
+                        executorname=role,
+                        colonyname="dev",
+                    ).to_dict(),
+                },
+            )
+            if state:
+                self.ok(
+                    "owner",
+                    {"msgtype": "approveexecutormsg", "colonyname": "dev", "executorname": role},
+                )
+        self.send(
+            other.prvkey,
+            {
+                "msgtype": "addexecutormsg",
+                "executor": Executor(
+                    executorid=self.keys["outsider"].id,
+                    executortype="t",
+                    executorname="outsider",
+                    colonyname="other",
+                ).to_dict(),
+            },
+        )
+        self.send(
+            other.prvkey,
+            {"msgtype": "approveexecutormsg", "colonyname": "other", "executorname": "outsider"},
+        )
+        self.ok(
+            "owner",
+            {"msgtype": "addlocationmsg", "location": {"colonyname": "dev", "name": "here"}},
+        )
+        self.ok(
+            "owner",
+            {
+                "msgtype": "addusermsg",
+                "user": User(colonyname="dev", userid=self.keys["user"].id, name="user").to_dict(),
+            },
+        )
+        spec = FunctionSpec.from_dict(
+            {"funcname": "f", "conditions": {"colonyname": "dev", "executortype": "t"}}
+        )
+        submitted = [  # one to keep RUNNING, one left WAITING
+            self.ok("user", {"msgtype": "submitfuncspecmsg", "spec": spec.to_dict()})["processid"]
+            for _ in range(2)
+        ]
+        self.running = self.ok(
+            "executor", {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 1}
+        )["processid"]
+        self.waiting = next(p for p in submitted if p != self.running)
+        self.attribute = self.ok(
+            "executor",
+            {
+                "msgtype": "addattributemsg",
+                "attribute": {
+                    "targetid": self.running,
+                    "key": "k",
+                    "value": "v",
+                    "attributetype": 1,
+                },
+            },
+        )
+        self.function = self.ok(
+            "executor",
+            {
+                "msgtype": "addfunctionmsg",
+                "fun": {"executorname": "executor", "colonyname": "dev", "funcname": "f"},
+            },
+        )
+
+    def send(self, prvkey: str, msg: dict[str, Any]) -> httpx.Response:
+        return post(self.live, rpc.build_request(msg, prvkey))
+
+    def ok(self, role: str, msg: dict[str, Any]) -> Any:
+        reply = self.send(self.keys[role].prvkey, msg)
+        assert reply.status_code == 200, reply.text
+        return json.loads(base64.b64decode(reply.json()["payload"]))
+
+
+Case = Callable[[World], dict[str, Any]]
+# msgtype -> (message builder, roles allowed). Roles not listed must get 403.
+CASES: dict[str, tuple[Case, set[str]]] = {
+    "addcolonymsg": (lambda w: {"colony": {"colonyid": "a" * 64, "name": "x"}}, {"server"}),
+    "removecolonymsg": (lambda w: {"colonyname": "dev"}, {"server"}),
+    "getcoloniesmsg": (lambda w: {}, {"server"}),
+    "getstatisticsmsg": (lambda w: {}, {"server"}),
+    "getcolonymsg": (lambda w: {"colonyname": "dev"}, {"executor", "user"}),
+    "getcolonystatsmsg": (lambda w: {"colonyname": "dev"}, {"executor", "user"}),
+    "addexecutormsg": (
+        lambda w: {
+            "executor": {
+                "executorid": "b" * 64,
+                "executortype": "t",
+                "executorname": "new",
+                "colonyname": "dev",
+            }
+        },
+        {"owner"},
+    ),
+    "approveexecutormsg": (lambda w: {"colonyname": "dev", "executorname": "pending"}, {"owner"}),
+    "rejectexecutormsg": (lambda w: {"colonyname": "dev", "executorname": "pending"}, {"owner"}),
+    "removeexecutormsg": (lambda w: {"colonyname": "dev", "executorname": "pending"}, {"owner"}),
+    "getexecutorsmsg": (lambda w: {"colonyname": "dev"}, {"executor", "user", "pending"}),
+    "getexecutormsg": (
+        lambda w: {"colonyname": "dev", "executorname": "executor"},
+        {"executor", "user"},
+    ),
+    "getexecutorbyidmsg": (
+        lambda w: {"colonyname": "dev", "executorid": w.keys["executor"].id},
+        {"executor", "user"},
+    ),
+    "updateexecutormsg": (
+        lambda w: {"colonyname": "dev", "executorname": "executor", "capabilities": {}},
+        {"executor"},
+    ),
+    "reportallocationmsg": (
+        lambda w: {"colonyname": "dev", "executorname": "executor", "allocations": {}},
+        {"executor"},
+    ),
+    "addusermsg": (
+        lambda w: {"user": {"colonyname": "dev", "userid": "c" * 64, "name": "u2"}},
+        {"owner"},
+    ),
+    "getusersmsg": (lambda w: {"colonyname": "dev"}, {"executor", "user", "pending"}),
+    "getusermsg": (
+        lambda w: {"colonyname": "dev", "name": "user"},
+        {"executor", "user", "pending"},
+    ),
+    "getuserbyidmsg": (
+        lambda w: {"colonyname": "dev", "userid": w.keys["user"].id},
+        {"executor", "user", "pending"},
+    ),
+    "removeusermsg": (lambda w: {"colonyname": "dev", "name": "user"}, {"owner"}),
+    "addlocationmsg": (lambda w: {"location": {"colonyname": "dev", "name": "there"}}, {"owner"}),
+    "getlocationmsg": (
+        lambda w: {"colonyname": "dev", "name": "here"},
+        {"executor", "user", "pending"},
+    ),
+    "getlocationsmsg": (lambda w: {"colonyname": "dev"}, {"executor", "user", "pending"}),
+    "removelocationmsg": (lambda w: {"colonyname": "dev", "name": "here"}, {"owner"}),
+    "submitfuncspecmsg": (
+        lambda w: {
+            "spec": {"funcname": "g", "conditions": {"colonyname": "dev", "executortype": "t"}}
+        },
+        {"executor", "user"},
+    ),
+    "assignprocessmsg": (lambda w: {"colonyname": "dev", "timeout": -1}, {"executor"}),
+    "getprocessesmsg": (
+        lambda w: {"colonyname": "dev", "state": 1, "count": 10},
+        {"executor", "user"},
+    ),
+    "getprocessmsg": (lambda w: {"processid": w.running}, {"executor", "user"}),
+    "getprocesshistmsg": (
+        lambda w: {"colonyname": "dev", "seconds": 60, "state": 1},
+        {"executor", "user"},
+    ),
+    "removeprocessmsg": (lambda w: {"processid": w.waiting}, {"executor", "user"}),
+    "removeallprocessesmsg": (lambda w: {"colonyname": "dev", "state": 2}, {"owner"}),
+    "setoutputmsg": (lambda w: {"processid": w.running, "out": ["x"]}, {"executor"}),
+    "closesuccessfulmsg": (lambda w: {"processid": w.running, "out": []}, {"executor"}),
+    "closefailedmsg": (lambda w: {"processid": w.running, "errors": ["e"]}, {"executor"}),
+    "cancelprocessmsg": (lambda w: {"processid": w.running}, {"executor", "user"}),
+    "pauseassignmentsmsg": (lambda w: {"colonyname": "dev"}, {"owner"}),
+    "resumeassignmentsmsg": (lambda w: {"colonyname": "dev"}, {"owner"}),
+    "getpausestatusmsg": (lambda w: {"colonyname": "dev"}, {"executor", "user", "pending"}),
+    "addattributemsg": (
+        lambda w: {
+            "attribute": {"targetid": w.running, "key": "k2", "value": "v", "attributetype": 1}
+        },
+        {"executor"},
+    ),
+    "getattributemsg": (
+        lambda w: {"attributeid": w.attribute["attributeid"]},
+        {"executor", "user"},
+    ),
+    "addfunctionmsg": (
+        lambda w: {"fun": {"executorname": "executor", "colonyname": "dev", "funcname": "g"}},
+        {"executor"},
+    ),
+    "getfunctionsmsg": (lambda w: {"colonyname": "dev"}, {"executor", "user"}),
+    "removefunctionmsg": (lambda w: {"functionid": w.function["functionid"]}, {"executor"}),
+    "addlogmsg": (lambda w: {"processid": w.running, "message": "hello"}, {"executor"}),
+    "addexecutorlogmsg": (
+        lambda w: {"colonyname": "dev", "executorname": "executor", "message": "hi"},
+        {"executor"},
+    ),
+    "getlogsmsg": (
+        lambda w: {"colonyname": "dev", "processid": w.running, "count": 10},
+        {"executor", "user"},
+    ),
+    "searchlogsmsg": (
+        lambda w: {"colonyname": "dev", "text": "x", "days": 1, "count": 10},
+        {"executor", "user"},
+    ),
+}
+
+
+def test_every_registered_type_has_a_case() -> None:
+    from colonies.server import handlers
+
+    signed = set(handlers.load()) - rpc.UNSIGNED_TYPES
+    assert signed == set(CASES)
+
+
+@pytest.mark.parametrize("msgtype", sorted(CASES))
+def test_refuses_wrong_roles(live: LiveServer, msgtype: str) -> None:
+    world = World(live)
+    build, allowed = CASES[msgtype]
+    for role in ROLES:
+        if role in allowed:
+            continue
+        reply = world.send(world.keys[role].prvkey, {"msgtype": msgtype, **build(world)})
+        assert reply.status_code == 403, (role, reply.text)
+        envelope = reply.json()
+        assert envelope["error"] is True and envelope["payloadtype"] == "error"
+        failure = json.loads(base64.b64decode(envelope["payload"]))
+        assert failure["status"] == 403 and failure["message"]
+    # the first allowed role succeeds, so the refusals above were about the role
+    role = sorted(allowed)[0]
+    reply = world.send(world.keys[role].prvkey, {"msgtype": msgtype, **build(world)})
+    assert reply.status_code == 200, (role, reply.text)
+
+
+def test_unsigned_types_need_no_key(live: LiveServer) -> None:
+    for msgtype in sorted(rpc.UNSIGNED_TYPES):
+        reply = post(live, rpc.build_request({"msgtype": msgtype}, None))
+        assert reply.status_code == 200
