@@ -22,6 +22,7 @@ from colonies.rpc import RPCError
 from colonies.server import handlers, pubsub
 from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.handlers import Msg
+from colonies.server.handlers.processes import release
 from colonies.server.sweeper import sweep_forever
 from colonies.store.base import Store
 
@@ -55,14 +56,35 @@ async def _until_disconnect(receive: Receive) -> None:
         pass
 
 
-async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str]:
-    """Run the handler for a verified request and build the reply envelope."""
+async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str, Any]:
+    """Run the handler for a verified request; the reply status, envelope and raw result."""
     route = handlers.HANDLERS[request.payloadtype]
     try:
         result = await route.handler(ctx, Msg(request.msg), request.signer)
     except RPCError as e:
-        return e.status, rpc.build_error(e.status, e.message)
-    return 200, rpc.build_reply(route.reply_type, result)
+        return e.status, rpc.build_error(e.status, e.message), None
+    return 200, rpc.build_reply(route.reply_type, result), result
+
+
+async def long_poll(ctx: ServerContext, request: Request, parsed: rpc.Request) -> Response:
+    """Run a long-poll until it answers or its client hangs up.
+
+    A hang-up cancels the wait, which passes the waiter's wake-up on. If the handler had already
+    claimed a process when the client went away, the process goes back to the queue.
+    """
+    work = asyncio.ensure_future(dispatch(ctx, parsed))
+    gone = asyncio.ensure_future(_until_disconnect(request.receive))
+    done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    if work in done:
+        status, body, _ = work.result()
+        return _reply(status, body)
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        status, _, result = await work
+        if status == 200 and isinstance(result, dict):
+            await release(ctx, str(result.get("processid", "")), parsed.signer)
+    return Response(status_code=499)
 
 
 def create_app(store: Store, config: ServerConfig | None = None) -> Starlette:
@@ -82,19 +104,10 @@ def create_app(store: Store, config: ServerConfig | None = None) -> Starlette:
             return Response(status_code=400)
         except RPCError as e:
             return _reply(e.status, rpc.build_error(e.status, e.message))
-        if parsed.payloadtype not in LONG_POLLS:
-            return _reply(*await dispatch(ctx, parsed))
-        work = asyncio.ensure_future(dispatch(ctx, parsed))
-        gone = asyncio.ensure_future(_until_disconnect(request.receive))
-        try:
-            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-            if not work.done():
-                work.cancel()
-        if work.cancelled():
-            return Response(status_code=499)
-        return _reply(*work.result())
+        if parsed.payloadtype in LONG_POLLS:
+            return await long_poll(ctx, request, parsed)
+        status, reply, _ = await dispatch(ctx, parsed)
+        return _reply(status, reply)
 
     async def health(request: Request) -> Response:
         return Response(b"", status_code=200)

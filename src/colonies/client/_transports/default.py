@@ -74,7 +74,7 @@ class HTTPXTransport:
         from websockets.sync.client import connect
 
         try:
-            ws = connect(url, **_ws_options(url, self._verify, timeout))
+            ws = connect(url, legacy=True, **_ws_options(url, self._verify, timeout))
         except (WebSocketException, OSError) as e:
             raise _failed("WebSocket", url, e) from e
         return _SyncWebSocket(ws)

@@ -153,6 +153,24 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             ctx.dispatcher.unregister(waiter)
 
 
+async def release(ctx: ServerContext, processid: str, executorid: str) -> None:
+    """Put a process claimed for a client that went away back in the queue, as it was."""
+    released = await ctx.store.update_process(
+        processid,
+        ProcessUpdate(
+            state=ProcessState.WAITING,
+            isassigned=False,
+            assignedexecutorid="",
+            starttime=0,
+            execdeadline=0,
+        ),
+        states=[ProcessState.RUNNING],
+        executorid=executorid,
+    )
+    if released is not None:
+        ctx.process_changed(released)
+
+
 async def _wait_for_resume(
     ctx: ServerContext, colonyname: str, timeout: int, deadline: float
 ) -> None:

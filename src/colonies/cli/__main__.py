@@ -1,0 +1,3 @@
+from colonies.cli import main
+
+main()

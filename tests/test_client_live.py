@@ -1,0 +1,192 @@
+"""Our Client and AsyncClient against a real server on a random loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from colonies import crypto
+from colonies.client import AsyncClient, Client
+from colonies.errors import (
+    AccessDeniedError,
+    NoProcessAvailable,
+    NotFoundError,
+    TransportError,
+    WaitTimeout,
+)
+from colonies.model import (
+    Attribute,
+    AttributeType,
+    Colony,
+    Conditions,
+    ExecutorState,
+    Function,
+    FunctionSpec,
+    ProcessState,
+    User,
+)
+from conftest import LiveServer, add_executor
+
+
+def spec(funcname: str = "echo", *args: object, priority: int = 0, **kw: object) -> FunctionSpec:
+    return FunctionSpec(
+        funcname=funcname,
+        args=list(args),
+        priority=priority,
+        conditions=Conditions(colonyname="dev", executortype="test"),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_sync_client_full_lifecycle(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        assert client.server_info().backends[0].port == live.port
+        assert client.get_colony("dev") == Colony(colonyid=live.colony.id, name="dev")
+        [listed] = client.get_executors("dev")
+        assert listed.executorname == "exec-1" and listed.state == ExecutorState.APPROVED
+        assert client.get_executor_by_id("dev", executor.id).executorname == "exec-1"
+
+        submitted = client.submit(spec("add", 5, 3, env={"mode": "fast"}))
+        assert submitted.state == ProcessState.WAITING
+        assert [a.key for a in submitted.attributes] == ["mode"]
+        assert [p.processid for p in client.get_processes("dev", ProcessState.WAITING)] == [
+            submitted.processid
+        ]
+        assigned = client.assign("dev", timeout=5)
+        assert assigned.processid == submitted.processid and assigned.input == []
+        assert assigned.spec.args == [5, 3]
+        client.add_log(assigned.processid, "adding")
+        attribute = client.add_attribute(
+            Attribute(
+                targetid=assigned.processid, key="k", value="v", attributetype=AttributeType.OUT
+            )
+        )
+        assert client.get_attribute(attribute.attributeid).value == "v"
+        client.set_output(assigned.processid, [8])
+        client.close(assigned.processid)
+        done = client.wait(submitted.processid, timeout=5)
+        assert done.state == ProcessState.SUCCESS and done.output == [8]
+        assert [log.message for log in client.get_logs("dev", processid=done.processid)] == [
+            "adding"
+        ]
+        assert client.colony_statistics("dev").successfulprocesses == 1
+        with pytest.raises(NoProcessAvailable):
+            client.assign("dev", timeout=1)
+
+
+def test_functions_are_registered_and_counted(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        fn = client.add_function(Function(executorname="exec-1", colonyname="dev", funcname="echo"))
+        client.submit(spec("echo", "hi"))
+        process = client.assign("dev", timeout=5)
+        client.close(process.processid, ["hi"])
+        [counted] = client.get_functions("dev", "exec-1")
+        assert counted.functionid == fn.functionid and counted.counter == 1
+        client.remove_function(fn.functionid)
+        assert client.get_functions("dev") == []
+
+
+def test_fail_cancel_and_remove(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        failed = client.submit(spec("boom"))
+        client.assign("dev", timeout=5)
+        client.fail(failed.processid, ["it broke"])
+        result = client.wait(failed.processid, timeout=5)
+        assert result.state == ProcessState.FAILED and result.errors == ["it broke"]
+
+        cancelled = client.submit(spec("later"))
+        client.cancel(cancelled.processid)
+        assert client.wait(cancelled.processid, timeout=5).state == ProcessState.CANCELLED
+        client.remove_process(cancelled.processid)
+        with pytest.raises(NotFoundError):
+            client.get_process(cancelled.processid)
+        client.remove_all_processes("dev", prvkey=live.colony.prvkey)
+        assert client.get_processes("dev", ProcessState.FAILED) == []
+
+
+def test_wait_has_its_own_deadline(live: LiveServer) -> None:
+    add_executor(live, "exec-1")
+    member = add_executor(live, "exec-2")
+    with Client(live.url, member.prvkey) as client:
+        process = client.submit(spec("slow"))
+        with pytest.raises(WaitTimeout):
+            client.wait(process.processid, timeout=1.5)
+
+
+def test_wait_outlives_the_server_side_subscription(live: LiveServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The server closes a subscription after its timeout; wait() subscribes again."""
+    from colonies.client import _requests
+
+    monkeypatch.setattr(_requests, "MAX_SUBSCRIPTION", 1)
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        process = client.submit(spec("slow"))
+
+        def finish_later() -> None:
+            with Client(live.url, executor.prvkey) as worker:
+                running = worker.assign("dev", timeout=5)
+                threading.Event().wait(3.5)
+                worker.close(running.processid, ["late"])
+
+        thread = threading.Thread(target=finish_later)
+        thread.start()
+        done = client.wait(process.processid)
+        thread.join()
+        assert done.output == ["late"]
+
+
+def test_users_and_roles(live: LiveServer) -> None:
+    user_key = crypto.generate_private_key()
+    with Client(live.url, live.colony.prvkey) as owner:
+        owner.add_user(
+            User(colonyname="dev", userid=crypto.id_from_private_key(user_key), name="alice")
+        )
+        assert [u.name for u in owner.get_users("dev", prvkey=user_key)] == ["alice"]
+    with Client(live.url, user_key) as user:
+        process = user.submit(spec("echo"))
+        assert process.initiatorname == "alice"
+        with pytest.raises(AccessDeniedError):
+            user.assign("dev", timeout=1)  # users submit, only executors run
+        with pytest.raises(AccessDeniedError, match="not server owner"):
+            user.get_colonies()
+
+
+def test_connection_errors_are_transport_errors() -> None:
+    from conftest import free_port
+
+    with (
+        Client(f"http://127.0.0.1:{free_port()}", crypto.generate_private_key()) as client,
+        pytest.raises(TransportError),
+    ):
+        client.get_colony("dev")
+
+
+async def test_async_client_full_lifecycle(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    async with AsyncClient(live.url, executor.prvkey) as client:
+        submitted = [await client.submit(spec("echo", i, priority=i)) for i in range(3)]
+        waits = [asyncio.create_task(client.wait(p.processid, timeout=10)) for p in submitted]
+        for expected in reversed(submitted):  # highest priority first
+            process = await client.assign("dev", timeout=5)
+            assert process.processid == expected.processid
+            await client.close(process.processid, process.spec.args)
+        results = await asyncio.gather(*waits)
+        assert [r.output for r in results] == [[0], [1], [2]]
+        with pytest.raises(NoProcessAvailable):
+            await client.assign("dev", timeout=1)
+
+
+async def test_async_long_poll_is_woken_by_submit(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    async with AsyncClient(live.url, executor.prvkey) as client:
+        poll = asyncio.create_task(client.assign("dev", timeout=20))
+        await asyncio.sleep(0.3)
+        assert not poll.done()
+        submitted = await client.submit(spec("echo"))
+        assigned = await asyncio.wait_for(poll, 5)
+        assert assigned.processid == submitted.processid

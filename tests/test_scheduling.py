@@ -1,0 +1,170 @@
+"""Long-poll assign under load, wake-ups that survive abandoned polls, and deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from colonies import rpc
+from colonies.client import AsyncClient, Client
+from colonies.errors import NoProcessAvailable
+from colonies.model import Conditions, FunctionSpec, ProcessState
+from conftest import LiveServer, add_executor
+
+
+def spec(funcname: str = "echo", **kw: object) -> FunctionSpec:
+    kw.setdefault("conditions", Conditions(colonyname="dev", executortype="test"))
+    return FunctionSpec(funcname=funcname, **kw)  # type: ignore[arg-type]
+
+
+async def test_many_pollers_each_process_assigned_exactly_once(live: LiveServer) -> None:
+    executors = [add_executor(live, f"exec-{i}") for i in range(20)]
+    submitter = AsyncClient(live.url, executors[0].prvkey)
+    assigned: list[str] = []
+
+    async def poll(prvkey: str) -> None:
+        async with AsyncClient(live.url, prvkey) as client:
+            while True:
+                try:
+                    process = await client.assign("dev", timeout=2)
+                except NoProcessAvailable:
+                    return
+                assigned.append(process.processid)
+                await client.close(process.processid, ["ok"])
+
+    pollers = [asyncio.create_task(poll(e.prvkey)) for e in executors]
+    await asyncio.sleep(0.5)  # let every executor start long-polling
+    submitted = [(await submitter.submit(spec())).processid for _ in range(200)]
+    await asyncio.gather(*pollers)
+    await submitter.close_transport()
+    assert sorted(assigned) == sorted(submitted)  # every process, none twice
+
+
+async def test_abandoned_long_polls_do_not_delay_dispatch(live: LiveServer) -> None:
+    """Pollers whose clients hang up must not swallow the wake-ups meant for live pollers."""
+    quitters = [add_executor(live, f"quitter-{i}") for i in range(10)]
+    stayer = add_executor(live, "stayer")
+    # The quitters long-poll first (so they are first in line for wake-ups), then hang up.
+    async with httpx.AsyncClient() as http:
+        polls = [
+            asyncio.create_task(
+                http.post(
+                    live.url + "/api",
+                    content=rpc.build_request(
+                        {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 60},
+                        q.prvkey,
+                    ),
+                    timeout=60,
+                )
+            )
+            for q in quitters
+        ]
+        await asyncio.sleep(0.5)
+        async with AsyncClient(live.url, stayer.prvkey) as client:
+            stayer_poll = asyncio.create_task(client.assign("dev", timeout=30))
+            await asyncio.sleep(0.3)
+            for task in polls:
+                task.cancel()  # the quitters' connections close mid-wait
+            await asyncio.gather(*polls, return_exceptions=True)
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            submitted = await client.submit(spec())
+            process = await asyncio.wait_for(stayer_poll, 5)
+            latency = time.monotonic() - started
+    assert process.processid == submitted.processid
+    assert latency < 2, f"dispatch took {latency:.2f}s"  # not a perf goal: a lost wake-up is ~30s
+    assert live.ctx.dispatcher.waiting() == 0
+
+
+async def test_wakeups_go_to_pollers_that_can_take_the_process(live: LiveServer) -> None:
+    other = add_executor(live, "other")
+    named = add_executor(live, "named")
+    async with AsyncClient(live.url, other.prvkey) as a, AsyncClient(live.url, named.prvkey) as b:
+        first = asyncio.create_task(a.assign("dev", timeout=3))
+        await asyncio.sleep(0.2)
+        second = asyncio.create_task(b.assign("dev", timeout=10))
+        await asyncio.sleep(0.2)
+        targeted = spec(
+            conditions=Conditions(colonyname="dev", executortype="test", executornames=["named"])
+        )
+        submitted = await a.submit(targeted)
+        got = await asyncio.wait_for(second, 5)
+        assert got.processid == submitted.processid
+        try:
+            await first
+            raise AssertionError("the other executor must not get the named process")
+        except NoProcessAvailable:
+            pass
+
+
+def test_exec_deadline_requeues_then_fails(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        process = client.submit(spec(maxexectime=1, maxretries=1))
+        first = client.assign("dev", timeout=5)
+        assert first.processid == process.processid
+        again = client.assign("dev", timeout=10)  # re-queued after the deadline
+        assert again.processid == process.processid and again.retries == 1
+        failed = client.wait(process.processid, timeout=10)
+        assert failed.state == ProcessState.FAILED
+        assert failed.errors == ["Maximum execution time limit exceeded"]
+
+
+def test_wait_deadline_fails_unassigned_process(live: LiveServer) -> None:
+    member = add_executor(live, "exec-1")
+    with Client(live.url, member.prvkey) as client:
+        process = client.submit(spec(maxwaittime=1))
+        failed = client.wait(process.processid, timeout=10)
+        assert failed.state == ProcessState.FAILED
+        assert failed.errors == ["Maximum waiting time limit exceeded"]
+
+
+def test_zero_limits_mean_unlimited(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        process = client.submit(spec(maxexectime=0, maxwaittime=0, maxretries=0))
+        client.assign("dev", timeout=5)
+        time.sleep(1.5)  # several sweeps
+        assert client.get_process(process.processid).state == ProcessState.RUNNING
+
+
+def test_removed_executor_processes_are_requeued(live: LiveServer) -> None:
+    leaving = add_executor(live, "leaving")
+    staying = add_executor(live, "staying")
+    with Client(live.url, leaving.prvkey) as client:
+        process = client.submit(spec())
+        client.assign("dev", timeout=5)
+        client.remove_executor("dev", "leaving", prvkey=live.colony.prvkey)
+    with Client(live.url, staying.prvkey) as client:
+        assert client.assign("dev", timeout=5).processid == process.processid
+
+
+def test_pause_and_resume(live: LiveServer) -> None:
+    executor = add_executor(live, "exec-1")
+    with Client(live.url, executor.prvkey) as client:
+        process = client.submit(spec())
+        owner = live.colony.prvkey
+        reply = httpx.post(
+            live.url + "/api",
+            content=rpc.build_request(
+                {"msgtype": "pauseassignmentsmsg", "colonyname": "dev"}, owner
+            ),
+        )
+        assert reply.status_code == 200
+        paused = httpx.post(
+            live.url + "/api",
+            content=rpc.build_request(
+                {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 1}, executor.prvkey
+            ),
+            timeout=10,
+        )
+        assert paused.status_code == 408
+        httpx.post(
+            live.url + "/api",
+            content=rpc.build_request(
+                {"msgtype": "resumeassignmentsmsg", "colonyname": "dev"}, owner
+            ),
+        )
+        assert client.assign("dev", timeout=5).processid == process.processid
