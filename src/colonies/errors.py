@@ -7,11 +7,13 @@
      └── ServerError             the server answered with an error envelope: .status, .message
           ├── BadRequestError        400
           ├── AccessDeniedError      403 (bad signature, wrong role, unknown message type)
-          └── NotFoundError          404
-               └── NoProcessAvailable  404 from assign: the long-poll ended with no work
+          ├── NotFoundError          404
+          │    └── NoProcessAvailable  404 from assign: the long-poll ended with no work
+          └── AssignmentsPaused      408/503 from assign: the colony owner paused assignments
 
-Executors treat ``NoProcessAvailable`` as "poll again" and ``TransportError`` as "back off and
-reconnect"; everything else is a real failure. Stdlib only (runs in Pyodide).
+Executors treat ``NoProcessAvailable`` and ``AssignmentsPaused`` as "poll again" and
+``TransportError`` as "back off and reconnect"; everything else is a real failure. Stdlib only
+(runs in Pyodide).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class ServerError(ColoniesError):
         """The most specific subclass for a failure envelope."""
         if status == 404 and message.startswith(NO_PROCESS_MESSAGE):
             return NoProcessAvailable(status, message)
+        if status in (408, 503) and "paused" in message:
+            return AssignmentsPaused(status, message)
         cls = {400: BadRequestError, 403: AccessDeniedError, 404: NotFoundError}.get(
             status, ServerError
         )
@@ -72,3 +76,7 @@ class NotFoundError(ServerError):
 
 class NoProcessAvailable(NotFoundError):
     """An assign long-poll ended without work; not a failure."""
+
+
+class AssignmentsPaused(ServerError):
+    """Assign refused because the colony's assignments are paused; not a failure."""

@@ -63,6 +63,10 @@ async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str, 
         result = await route.handler(ctx, Msg(request.msg), request.signer)
     except RPCError as e:
         return e.status, rpc.build_error(e.status, e.message), None
+    except Exception as e:  # a bug or a store failure: still a ColonyOS reply, and logged
+        log.exception("handler for %s failed", request.payloadtype)
+        message = f"Internal server error in {request.payloadtype}: {type(e).__name__}"
+        return 500, rpc.build_error(500, message), None
     return 200, rpc.build_reply(route.reply_type, result), result
 
 
@@ -74,12 +78,15 @@ async def long_poll(ctx: ServerContext, request: Request, parsed: rpc.Request) -
     """
     work = asyncio.ensure_future(dispatch(ctx, parsed))
     gone = asyncio.ensure_future(_until_disconnect(request.receive))
-    done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-    gone.cancel()
+    try:
+        done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when the server cancels this request on shutdown
+        gone.cancel()
+        if not work.done():
+            work.cancel()
     if work in done:
         status, body, _ = work.result()
         return _reply(status, body)
-    work.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         status, _, result = await work
         if status == 200 and isinstance(result, dict):

@@ -47,7 +47,8 @@ async def add_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         )
     old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
     if old is not None:
-        if not ctx.config.allow_executor_reregister:
+        # A removed (UNREGISTERED) name may be taken again; Go refuses that too (spec §4.3).
+        if old.state != ExecutorState.UNREGISTERED and not ctx.config.allow_executor_reregister:
             raise RPCError(
                 400,
                 f"Executor with name {executor.executorname} in Colony "

@@ -1,0 +1,121 @@
+"""Functions an executor offers, collected with a decorator.
+
+A module of functions declares a ``FunctionSet`` and decorates plain Python functions with it::
+
+    from colonies.functions import FunctionSet
+
+    functions = FunctionSet()
+
+    @functions
+    def shout(text: str) -> str:
+        return text.upper()
+
+Arguments come from the process's ``spec.args`` (positional) and ``spec.kwargs``. A function that
+declares a parameter named ``ctx`` also gets an ``ExecutionContext``. The return value becomes the
+process output: ``None`` -> ``[]``, a list or tuple as is, anything else as a one-element list.
+An exception fails the process with its message. Stdlib only (runs in Pyodide).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TypeVar
+
+from colonies.model import Process
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FunctionError(Exception):
+    """A process cannot run: unknown function or arguments that do not fit it."""
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """What a function may want to know about the run it is part of."""
+
+    process: Process
+    executorname: str
+    executortype: str
+    colonyname: str
+
+
+class FunctionSet:
+    """A named collection of functions; also the decorator that fills it."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, Callable[..., Any]] = {}
+
+    def __call__(self, fn: F, /) -> F:
+        """Register ``fn`` under its own name (use as ``@functions``)."""
+        self._functions[fn.__name__] = fn
+        return fn
+
+    def named(self, name: str) -> Callable[[F], F]:
+        """Register under another name (use as ``@functions.named("my-func")``)."""
+
+        def register(fn: F) -> F:
+            self._functions[name] = fn
+            return fn
+
+        return register
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._functions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._functions))
+
+    def __len__(self) -> int:
+        return len(self._functions)
+
+    def get(self, name: str) -> Callable[..., Any]:
+        try:
+            return self._functions[name]
+        except KeyError:
+            offered = ", ".join(self) or "none"
+            raise FunctionError(
+                f"Unknown function {name!r} (this executor offers: {offered})"
+            ) from None
+
+    def update(self, other: FunctionSet) -> None:
+        self._functions.update(other._functions)
+
+    def bind(self, name: str, process: Process, ctx: ExecutionContext) -> Callable[[], Any]:
+        """The call to make for ``process``, with its arguments checked against the signature."""
+        fn = self.get(name)
+        args, kwargs = list(process.spec.args), dict(process.spec.kwargs)
+        signature = inspect.signature(fn)
+        if "ctx" in signature.parameters:
+            kwargs["ctx"] = ctx
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise FunctionError(f"Bad arguments for {name}: {e}") from None
+        return lambda: fn(*bound.args, **bound.kwargs)
+
+
+def output_of(result: Any) -> list[Any]:
+    """A function's return value as a process output list."""
+    if result is None:
+        return []
+    if isinstance(result, list | tuple):
+        return list(result)
+    return [result]
+
+
+def load(modules: Iterable[str | ModuleType]) -> FunctionSet:
+    """Every ``FunctionSet`` defined in the given modules (names or module objects), merged."""
+    merged = FunctionSet()
+    for module in modules:
+        mod = importlib.import_module(module) if isinstance(module, str) else module
+        found = [v for v in vars(mod).values() if isinstance(v, FunctionSet)]
+        if not found:
+            raise FunctionError(f"module {mod.__name__} defines no FunctionSet")
+        for functions in found:
+            merged.update(functions)
+    return merged
