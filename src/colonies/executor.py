@@ -1,6 +1,6 @@
 """The executor framework: register, long-poll, run functions, report, survive outages.
 
-One ``Executor`` runs one process at a time on an ``AsyncClient``. It is the same code on a host
+One ``Executor`` runs ``concurrency`` processes at a time (default 1) on an ``AsyncClient``. It is the same code on a host
 (``colonies executor run``) and in the browser (Pyodide, with a fetch transport). Stdlib only.
 
 Failure handling, in short:
@@ -50,7 +50,7 @@ class ExecutorEvent:
     """What happened, for logs and UIs.
 
     ``kind`` is one of ``status`` (registering, polling, running, reconnecting, stopped),
-    ``completed``, ``failed`` or ``log``.
+    ``registered``, ``completed``, ``failed`` or ``log``.
     """
 
     kind: str
@@ -72,8 +72,11 @@ class Executor:
     """A ColonyOS executor serving the functions of a ``FunctionSet``.
 
     ``prvkey`` is the executor's own key (generated when omitted). With ``colony_prvkey`` the
-    executor registers and approves itself, as the tutorial's executors do; without it, it must
-    already be registered and approved by the colony owner.
+    executor registers and approves itself, as the tutorial's executors do; with ``join_token``
+    (from ``colonies executor token create``) it joins without the colony key; with neither, it
+    must already be registered and approved by the colony owner. ``concurrency`` processes run
+    at once (each slot long-polls on its own): worth it when functions wait on I/O, or when the
+    round trip to the server, not the function, is what takes the time (browsers).
     """
 
     def __init__(
@@ -86,7 +89,9 @@ class Executor:
         executortype: str,
         prvkey: str | None = None,
         colony_prvkey: str | None = None,
+        join_token: str | None = None,
         poll_timeout: int = 10,
+        concurrency: int = 1,
         grace: float = 10.0,
         on_event: Callable[[ExecutorEvent], None] | None = None,
     ) -> None:
@@ -98,7 +103,9 @@ class Executor:
         self.prvkey = prvkey or crypto.generate_private_key()
         self.executorid = crypto.id_from_private_key(self.prvkey)
         self.colony_prvkey = colony_prvkey
+        self.join_token = join_token
         self.poll_timeout = poll_timeout
+        self.concurrency = max(1, concurrency)
         self.grace = grace
         self._on_event = on_event
         self._stop = asyncio.Event()
@@ -152,10 +159,27 @@ class Executor:
     async def register(self) -> None:
         """Join the colony (with the colony key) and announce the functions."""
         self.emit("status", f"registering {self.executorname} in colony {self.colonyname}")
-        if self.colony_prvkey:
+        if self.join_token:
+            await self._retry("register", self._register_with_token)
+        elif self.colony_prvkey:
             await self._retry("register", self._register_with_colony_key)
         await self._retry("announce functions", self._announce_functions)
-        self.emit("status", f"registered as {self.executorname} ({self.executorid[:12]}…)")
+        self.emit("registered", f"registered as {self.executorname} ({self.executorid[:12]}…)")
+
+    def _record(self) -> ExecutorRecord:
+        return ExecutorRecord(
+            executorid=self.executorid, executortype=self.executortype,
+            executorname=self.executorname, colonyname=self.colonyname,
+        )
+
+    async def _register_with_token(self) -> None:
+        assert self.join_token is not None
+        try:
+            await self.client.add_executor_by_token(
+                self._record(), self.join_token, prvkey=self.prvkey
+            )
+        except ServerError as e:
+            raise RegistrationError(_registration_hint(e, self.colonyname)) from None
 
     async def _register_with_colony_key(self) -> None:
         record = ExecutorRecord(
@@ -215,14 +239,21 @@ class Executor:
         """Register, then serve processes until ``stop()``."""
         try:
             await self._unless_stopped(self.register())
+            await asyncio.gather(*(self._serve() for _ in range(self.concurrency)))
+        except Stopped:
+            pass
+        finally:
+            self.emit("status", "stopped")
+
+    async def _serve(self) -> None:
+        """One slot: poll, run, report, until stopped."""
+        try:
             while not self.stopping:
                 process = await self._unless_stopped(self._next_process())
                 if process is not None:
                     await self.execute(process)
         except Stopped:
             pass
-        finally:
-            self.emit("status", "stopped")
 
     async def _next_process(self) -> Process | None:
         self.emit("status", "polling")
@@ -316,6 +347,8 @@ def _transient(error: Exception) -> bool:
 
 
 def _registration_hint(error: ServerError, colonyname: str) -> str:
+    if "join token" in error.message:
+        return f"the join token was refused: {error.message}"
     if "not colony owner" in error.message:
         return f"the colony private key is not the owner key of colony {colonyname!r}"
     if "does not exist" in error.message:

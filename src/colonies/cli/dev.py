@@ -14,16 +14,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import typer
+from rich.markup import escape
+from starlette.routing import BaseRoute
 
-from colonies import crypto
+from colonies import crypto, jointoken
 from colonies.cli.output import err, fail
 from colonies.model import Colony, Executor, ExecutorState
 from colonies.server.context import ServerConfig
 from colonies.server.runner import open_store, serve
 from colonies.store.sqlite import SQLiteStore
 from colonies.timeutil import format_ns, now_ns
+from colonies.web import TUTORIAL, PyodideNotFound, WebBundle, find_pyodide
+from colonies.web.routes import executor_routes
 
 KEYS_FILE = "keys.json"
+WASM_TYPE = "wasm"
+TOKEN_TTL = 24 * 3600
 ENV_FILE = "dev.env"
 DEV_EXECUTOR = "myexecutor"
 
@@ -119,9 +125,16 @@ def dev(
     ),
     colonyname: str = typer.Option("dev", "--colony", envvar="COLONIES_COLONY_NAME"),
     executortype: str = typer.Option("cli", "--executortype", envvar="COLONIES_EXECUTOR_TYPE"),
+    modules: list[str] = typer.Option(
+        [TUTORIAL], "--module", "-m",
+        help="Python module(s) of functions for the browser executor page (repeatable).",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
-    """Start a development server with colony DEV and print the environment for other shells."""
+    """Start a development server with colony DEV and print the environment for other shells.
+
+    The server also hosts the browser executor at /executor/, pre-filled with a join token.
+    """
     store = open_store(data_dir)
     keys = DevKeys.load(data_dir)
     keys.save(data_dir)
@@ -133,13 +146,34 @@ def dev(
     (data_dir / ENV_FILE).write_text(block)
     (data_dir / ENV_FILE).chmod(0o600)
     typer.echo(block, nl=False)
+    web, problem = browser_executor(keys, colonyname, modules)
+    shown = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
     err.print(
         f"\n[bold green]ColonyOS dev server[/] on http://{host}:{port} "
         f"(colony [bold]{colonyname}[/], data in {data_dir.resolve()})\n"
-        f"In another shell: [bold]source {data_dir / ENV_FILE}[/] (or paste the exports above)"
-        "\nStop with Ctrl-C; run again to resume."
+        f"In another shell: [bold]source {data_dir / ENV_FILE}[/] (or paste the exports above)\n"
+        + (f"Browser executor: [bold]http://{shown}:{port}/executor/[/] "
+           f"(type {WASM_TYPE}, pre-filled with a {TOKEN_TTL // 3600} h join token)"
+           if not problem else f"[yellow]Browser executor unavailable:[/] {escape(problem)}")
+        + "\nStop with Ctrl-C; run again to resume."
     )
     config = ServerConfig.from_env()
     config.host, config.port = host, port
     config.server_id = crypto.id_from_private_key(keys.server_prvkey)
-    serve(store, config, log_level=log_level)
+    serve(store, config, web=web, log_level=log_level)
+
+
+def browser_executor(
+    keys: DevKeys, colonyname: str, modules: list[str]
+) -> tuple[list[BaseRoute], str]:
+    """The /executor/ routes, pre-filled with a join token (never the colony key), and what
+    is wrong if the page cannot be served."""
+    try:
+        bundle = WebBundle(find_pyodide(), modules, config={
+            "colonyName": colonyname,
+            "executorType": WASM_TYPE,
+            "joinToken": jointoken.create(keys.colony_prvkey, colonyname, WASM_TYPE, TOKEN_TTL),
+        })
+    except (PyodideNotFound, ImportError) as e:
+        return executor_routes(None, str(e)), str(e)
+    return executor_routes(bundle), ""

@@ -112,6 +112,11 @@ class AsyncClient(BaseClient[AsyncTransport]):
     async def add_executor(self, executor: Executor, *, prvkey: str | None = None) -> Executor:
         return await self._send(r.add_executor(executor), prvkey)
 
+    async def add_executor_by_token(
+        self, executor: Executor, token: str, *, prvkey: str | None = None
+    ) -> Executor:
+        return await self._send(r.add_executor_by_token(executor, token), prvkey)
+
     async def approve_executor(
         self, colonyname: str, executorname: str, *, prvkey: str | None = None
     ) -> None:

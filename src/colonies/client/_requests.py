@@ -149,6 +149,12 @@ def add_executor(executor: Executor) -> Call[Executor]:
     return _call("addexecutormsg", Executor.from_dict, executor=executor.to_dict())
 
 
+def add_executor_by_token(executor: Executor, token: str) -> Call[Executor]:
+    return _call(
+        "addexecutorbytokenmsg", Executor.from_dict, executor=executor.to_dict(), token=token
+    )
+
+
 def approve_executor(colonyname: str, executorname: str) -> Call[None]:
     return _call("approveexecutormsg", _nothing, colonyname=colonyname, executorname=executorname)
 

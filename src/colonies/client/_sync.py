@@ -125,6 +125,16 @@ class Client(BaseClient[Transport]):
         """Needs the colony key; the executor starts PENDING until approved."""
         return self._send(r.add_executor(executor), prvkey)
 
+    def add_executor_by_token(
+        self, executor: Executor, token: str, *, prvkey: str | None = None
+    ) -> Executor:
+        """Join with a colony owner's join token; sign with the executor's own key.
+
+        A colonies-server extension (``addexecutorbytokenmsg``): the executor comes back
+        APPROVED. See ``colonies.jointoken``.
+        """
+        return self._send(r.add_executor_by_token(executor, token), prvkey)
+
     def approve_executor(
         self, colonyname: str, executorname: str, *, prvkey: str | None = None
     ) -> None:

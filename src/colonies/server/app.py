@@ -14,7 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from colonies import rpc
@@ -94,8 +94,13 @@ async def long_poll(ctx: ServerContext, request: Request, parsed: rpc.Request) -
     return Response(status_code=499)
 
 
-def create_app(store: Store, config: ServerConfig | None = None) -> Starlette:
-    """The server as an ASGI app; the caller owns ``store`` only until the app shuts down."""
+def create_app(
+    store: Store, config: ServerConfig | None = None, *, web: list[BaseRoute] | None = None
+) -> Starlette:
+    """The server as an ASGI app; the caller owns ``store`` only until the app shuts down.
+
+    ``web`` adds routes such as the browser executor's (``colonies.web.routes``).
+    """
     config = config or ServerConfig()
     ctx = ServerContext(store=store, config=config)
     routes = handlers.load()
@@ -137,6 +142,7 @@ def create_app(store: Store, config: ServerConfig | None = None) -> Starlette:
             Route("/api", api, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             WebSocketRoute("/pubsub", pubsub.endpoint(ctx, routes)),
+            *(web or []),
         ],
         lifespan=lifespan,
     )

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import uvicorn
+from starlette.routing import BaseRoute
 
 from colonies.server.app import create_app
 from colonies.server.context import ServerConfig
@@ -19,10 +20,16 @@ def open_store(data_dir: Path) -> SQLiteStore:
     return SQLiteStore(data_dir / DB_FILE)
 
 
-def serve(store: SQLiteStore, config: ServerConfig, *, log_level: str = "warning") -> None:
+def serve(
+    store: SQLiteStore,
+    config: ServerConfig,
+    *,
+    web: list[BaseRoute] | None = None,
+    log_level: str = "warning",
+) -> None:
     """Serve until SIGINT/SIGTERM; the store is closed on shutdown."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    app = create_app(store, config)
+    app = create_app(store, config, web=web)
     uvicorn.Server(
         uvicorn.Config(
             app,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from colonies import jointoken
 from colonies.model import Allocations, Capabilities, Executor, ExecutorState
 from colonies.rpc import RPCError
-from colonies.server.auth import require_colony_owner, require_member
+from colonies.server.auth import require_colony, require_colony_owner, require_member
 from colonies.server.context import ServerContext
 from colonies.server.handlers import Msg, handles
 from colonies.server.handlers.colonies import valid_id
@@ -31,16 +32,47 @@ async def _requeue(ctx: ServerContext, processids: list[str]) -> None:
 async def add_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = msg.obj("executor", Executor)
     await require_colony_owner(ctx, signer, executor.colonyname)
+    return (await _register(ctx, executor, approve=False)).to_dict()
+
+
+@handles("addexecutorbytokenmsg")
+async def add_executor_by_token(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    """Our extension: join with a colony owner's join token instead of the colony key.
+
+    The executor signs with its own key (so the ID is proven), the token proves the owner's
+    consent for this colony and executor type; the executor is registered and approved.
+    """
+    executor = msg.obj("executor", Executor)
+    colony = await require_colony(ctx, executor.colonyname)
+    try:
+        jointoken.verify(msg.text("token"), colonyid=colony.colonyid, colonyname=colony.name,
+                         executortype=executor.executortype)
+    except jointoken.TokenError as e:
+        raise RPCError(403, str(e)) from None
+    if executor.executorid != signer:
+        raise RPCError(403, "Access denied, the executor must sign its own registration")
+    old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
+    if old is not None and old.executortype != executor.executortype:
+        raise RPCError(
+            403, f"Access denied, executor name {executor.executorname} belongs to an executor "
+            f"of type {old.executortype}, which this token does not cover"
+        )
+    return (await _register(ctx, executor, approve=True, replace=True)).to_dict()
+
+
+async def _register(
+    ctx: ServerContext, executor: Executor, *, approve: bool, replace: bool = False
+) -> Executor:
+    """Store a new executor (PENDING, or APPROVED); ``replace`` retires a previous holder of
+    the name (its RUNNING processes are re-queued)."""
     valid_id(executor.executorid, "executor id")
     if not executor.executorname or not executor.executortype:
         raise RPCError(400, "Invalid executor: executorname and executortype must be set")
-    executor.state = ExecutorState.PENDING
+    executor.state = ExecutorState.APPROVED if approve else ExecutorState.PENDING
     executor.commissiontime = format_ns(now_ns())
     owner = await ctx.store.get_executor_by_id(executor.executorid)
-    if (
-        owner is not None
-        and owner.executorname != executor.executorname
-        and (owner.state != ExecutorState.UNREGISTERED)
+    if owner is not None and owner.executorname != executor.executorname and (
+        owner.state != ExecutorState.UNREGISTERED
     ):
         raise RPCError(
             400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"
@@ -48,7 +80,11 @@ async def add_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
     if old is not None:
         # A removed (UNREGISTERED) name may be taken again; Go refuses that too (spec §4.3).
-        if old.state != ExecutorState.UNREGISTERED and not ctx.config.allow_executor_reregister:
+        if (
+            old.state != ExecutorState.UNREGISTERED
+            and not replace
+            and not ctx.config.allow_executor_reregister
+        ):
             raise RPCError(
                 400,
                 f"Executor with name {executor.executorname} in Colony "
@@ -58,7 +94,7 @@ async def add_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             ctx, await ctx.store.unregister_executor(old.colonyname, old.executorname, now_ns())
         )
     await ctx.store.add_executor(executor, replace=old is not None)
-    return executor.to_dict()
+    return executor
 
 
 @handles("getexecutorsmsg")
