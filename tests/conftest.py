@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from typer.testing import CliRunner, Result
 
 from colonies import crypto
 from colonies.model import Colony, Executor, ExecutorState
@@ -132,4 +133,59 @@ def post(live: LiveServer, body: str | bytes) -> httpx.Response:
     return httpx.post(live.url + "/api", content=body, timeout=10)
 
 
-__all__ = ["ExecutorState", "Identity", "LiveServer", "add_executor", "free_port", "post"]
+class CLI:
+    """Runs ``colonies`` commands in-process against the live server, configured the way a user
+    would be: ``COLONIES_*`` variables for the server, the colony and all three keys, and an
+    approved executor as the member key. ``env`` overrides per call (``None`` unsets).
+    """
+
+    def __init__(self, live: LiveServer) -> None:
+        self.live = live
+        self.member = add_executor(live, "cli-member", "cli")
+        self.env: dict[str, str | None] = {
+            "COLONIES_SERVER_HOST": live.host,
+            "COLONIES_SERVER_PORT": str(live.port),
+            "COLONIES_SERVER_HTTP_PORT": None,
+            "COLONIES_TLS": "false",
+            "COLONIES_COLONY_NAME": live.colonyname,
+            "COLONIES_PRVKEY": self.member.prvkey,
+            "COLONIES_COLONY_PRVKEY": live.colony.prvkey,
+            "COLONIES_SERVER_PRVKEY": live.server.prvkey,
+            "COLONIES_EXECUTOR_TYPE": "wasm",
+        }
+
+    def __call__(self, *args: str, input: str | None = None, **env: str | None) -> Result:
+        from colonies.cli import app
+
+        return CliRunner().invoke(app, list(args), input=input, env={**self.env, **env})
+
+
+@pytest.fixture
+def cli(live: LiveServer) -> CLI:
+    return CLI(live)
+
+
+def assert_error(result: Result, *fragments: str) -> str:
+    """A failed command: non-zero exit, one "Error:" line on stderr (after any progress line),
+    no traceback; returns that line."""
+    assert result.exit_code != 0, result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("Error: "), result.stderr
+    assert not any(line.startswith("Error: ") for line in lines[:-1]), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+    return lines[-1]
+
+
+__all__ = [
+    "CLI",
+    "ExecutorState",
+    "Identity",
+    "LiveServer",
+    "add_executor",
+    "assert_error",
+    "free_port",
+    "post",
+]

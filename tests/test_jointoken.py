@@ -5,25 +5,28 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Identity, LiveServer
 
 from colonies import crypto, jointoken
 from colonies.client import Client
 from colonies.errors import AccessDeniedError
 from colonies.model import Conditions, Executor, ExecutorState, FunctionSpec
+from conftest import Identity, LiveServer
 
 
-def record(key: Identity, name: str = "tab-1", executortype: str = "wasm",
-           colonyname: str = "dev") -> Executor:
-    return Executor(executorid=key.id, executorname=name, executortype=executortype,
-                    colonyname=colonyname)
+def record(
+    key: Identity, name: str = "tab-1", executortype: str = "wasm", colonyname: str = "dev"
+) -> Executor:
+    return Executor(
+        executorid=key.id, executorname=name, executortype=executortype, colonyname=colonyname
+    )
 
 
 def test_token_round_trip_and_checks() -> None:
     owner = crypto.generate_private_key()
     token = jointoken.create(owner, "dev", "wasm", 60)
-    parsed = jointoken.verify(token, colonyid=crypto.id_from_private_key(owner),
-                              colonyname="dev", executortype="wasm")
+    parsed = jointoken.verify(
+        token, colonyid=crypto.id_from_private_key(owner), colonyname="dev", executortype="wasm"
+    )
     assert parsed.colonyname == "dev" and parsed.expires > time.time()
     other = crypto.id_from_private_key(crypto.generate_private_key())
     cases = [
@@ -36,18 +39,17 @@ def test_token_round_trip_and_checks() -> None:
             jointoken.verify(token, **kwargs)  # type: ignore[arg-type]
     expired = jointoken.create(owner, "dev", "wasm", 1, now=time.time() - 10)
     with pytest.raises(jointoken.TokenError, match="expired"):
-        jointoken.verify(expired, colonyid=parsed.signer(), colonyname="dev",
-                         executortype="wasm")
+        jointoken.verify(expired, colonyid=parsed.signer(), colonyname="dev", executortype="wasm")
     claims, _, signature = token.partition(".")
     forged_claims = jointoken.create(crypto.generate_private_key(), "dev", "wasm", 3600)
     tampered = forged_claims.partition(".")[0] + "." + signature
     with pytest.raises(jointoken.TokenError, match="not signed by the owner"):
-        jointoken.verify(tampered, colonyid=parsed.signer(), colonyname="dev",
-                         executortype="wasm")
+        jointoken.verify(tampered, colonyid=parsed.signer(), colonyname="dev", executortype="wasm")
     for garbage in ("", "abc", "!!!.zz", claims):
         with pytest.raises(jointoken.TokenError):
-            jointoken.verify(garbage, colonyid=parsed.signer(), colonyname="dev",
-                             executortype="wasm")
+            jointoken.verify(
+                garbage, colonyid=parsed.signer(), colonyname="dev", executortype="wasm"
+            )
 
 
 def test_server_registers_and_approves_with_a_token(live: LiveServer) -> None:
@@ -56,28 +58,41 @@ def test_server_registers_and_approves_with_a_token(live: LiveServer) -> None:
     with Client(live.url, key.prvkey) as client:
         joined = client.add_executor_by_token(record(key), token)
         assert joined.state == ExecutorState.APPROVED
-        client.submit(FunctionSpec(funcname="echo", conditions=Conditions(
-            colonyname="dev", executortype="wasm")))
+        client.submit(
+            FunctionSpec(
+                funcname="echo", conditions=Conditions(colonyname="dev", executortype="wasm")
+            )
+        )
         assert client.assign("dev", timeout=2).assignedexecutorid == key.id
         # the same token brings a second tab, and a reload with a new key takes the name over
         second = Identity(crypto.generate_private_key())
         client.add_executor_by_token(record(second, "tab-2"), token, prvkey=second.prvkey)
         renewed = Identity(crypto.generate_private_key())
         client.add_executor_by_token(record(renewed), token, prvkey=renewed.prvkey)
-        names = {e.executorname: e.executorid for e in client.get_executors(
-            "dev", prvkey=renewed.prvkey)}
+        names = {
+            e.executorname: e.executorid for e in client.get_executors("dev", prvkey=renewed.prvkey)
+        }
         assert names["tab-1"] == renewed.id and names["tab-2"] == second.id
 
 
-@pytest.mark.parametrize(("build", "message"), [
-    (lambda live: jointoken.create(live.colony.prvkey, "dev", "wasm", 1, now=time.time() - 60),
-     "expired"),
-    (lambda live: jointoken.create(crypto.generate_private_key(), "dev", "wasm", 600),
-     "not signed by the owner"),
-    (lambda live: jointoken.create(live.colony.prvkey, "dev", "cli", 600), "executor type"),
-    (lambda live: jointoken.create(live.colony.prvkey, "other", "wasm", 600), "for colony"),
-    (lambda live: "not-a-token", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda live: jointoken.create(
+                live.colony.prvkey, "dev", "wasm", 1, now=time.time() - 60
+            ),
+            "expired",
+        ),
+        (
+            lambda live: jointoken.create(crypto.generate_private_key(), "dev", "wasm", 600),
+            "not signed by the owner",
+        ),
+        (lambda live: jointoken.create(live.colony.prvkey, "dev", "cli", 600), "executor type"),
+        (lambda live: jointoken.create(live.colony.prvkey, "other", "wasm", 600), "for colony"),
+        (lambda live: "not-a-token", "malformed"),
+    ],
+)
 def test_server_refuses_bad_tokens(live: LiveServer, build, message: str) -> None:  # type: ignore[no-untyped-def]
     key = Identity(crypto.generate_private_key())
     with Client(live.url, key.prvkey) as client, pytest.raises(AccessDeniedError, match=message):
@@ -86,8 +101,7 @@ def test_server_refuses_bad_tokens(live: LiveServer, build, message: str) -> Non
 
 def test_token_cannot_register_someone_elses_key_or_type(live: LiveServer) -> None:
     token = jointoken.create(live.colony.prvkey, "dev", "wasm", 600)
-    key, impostor = Identity(crypto.generate_private_key()), Identity(
-        crypto.generate_private_key())
+    key, impostor = Identity(crypto.generate_private_key()), Identity(crypto.generate_private_key())
     with Client(live.url, impostor.prvkey) as client:
         with pytest.raises(AccessDeniedError, match="must sign its own registration"):
             client.add_executor_by_token(record(key), token)

@@ -81,13 +81,21 @@ def stop() -> None:
 
 def _report(event: ExecutorEvent, executor: Executor, post: Post) -> None:
     if event.kind == "registered":
-        post({"type": "registered", "executorId": executor.executorid,
-              "executorPrvKey": executor.prvkey, "executorName": executor.executorname})
-    post({
-        "type": "event",
-        "kind": "status" if event.kind == "registered" else event.kind,
-        "message": event.message,
-        "processid": event.processid,
-        "funcname": event.funcname,
-        "seconds": event.seconds,
-    })
+        post(
+            {
+                "type": "registered",
+                "executorId": executor.executorid,
+                "executorPrvKey": executor.prvkey,
+                "executorName": executor.executorname,
+            }
+        )
+    post(
+        {
+            "type": "event",
+            "kind": "status" if event.kind == "registered" else event.kind,
+            "message": event.message,
+            "processid": event.processid,
+            "funcname": event.funcname,
+            "seconds": event.seconds,
+        }
+    )

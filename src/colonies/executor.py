@@ -1,7 +1,8 @@
 """The executor framework: register, long-poll, run functions, report, survive outages.
 
-One ``Executor`` runs ``concurrency`` processes at a time (default 1) on an ``AsyncClient``. It is the same code on a host
-(``colonies executor run``) and in the browser (Pyodide, with a fetch transport). Stdlib only.
+One ``Executor`` runs ``concurrency`` processes at a time (default 1) on an ``AsyncClient``. It
+is the same code on a host (``colonies executor run``) and in the browser (Pyodide, with a fetch
+transport). Stdlib only.
 
 Failure handling, in short:
 - no work: the long-poll ends with ``NoProcessAvailable``; poll again;
@@ -168,8 +169,10 @@ class Executor:
 
     def _record(self) -> ExecutorRecord:
         return ExecutorRecord(
-            executorid=self.executorid, executortype=self.executortype,
-            executorname=self.executorname, colonyname=self.colonyname,
+            executorid=self.executorid,
+            executortype=self.executortype,
+            executorname=self.executorname,
+            colonyname=self.colonyname,
         )
 
     async def _register_with_token(self) -> None:

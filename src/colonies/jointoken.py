@@ -90,9 +90,7 @@ def verify(
     """The parsed token if the owner of ``colonyname`` signed it for this use; else TokenError."""
     parsed = parse(token)
     if parsed.colonyname != colonyname:
-        raise TokenError(
-            f"join token is for colony {parsed.colonyname!r}, not {colonyname!r}"
-        )
+        raise TokenError(f"join token is for colony {parsed.colonyname!r}, not {colonyname!r}")
     if parsed.signer() != colonyid:
         raise TokenError(f"join token was not signed by the owner of colony {colonyname!r}")
     if parsed.executortype != executortype:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colonies.cli import dev, security, server
+from colonies.cli import colony, dev, executor, function, process, security, server
 
 app = typer.Typer(
     name="colonies",
@@ -14,6 +14,10 @@ app = typer.Typer(
 )
 app.command("dev")(dev.dev)
 app.add_typer(server.app, name="server")
+app.add_typer(colony.app, name="colony")
+app.add_typer(executor.app, name="executor")
+app.add_typer(function.app, name="function")
+app.add_typer(process.app, name="process")
 app.add_typer(security.app, name="security")
 
 

@@ -126,7 +126,9 @@ def dev(
     colonyname: str = typer.Option("dev", "--colony", envvar="COLONIES_COLONY_NAME"),
     executortype: str = typer.Option("cli", "--executortype", envvar="COLONIES_EXECUTOR_TYPE"),
     modules: list[str] = typer.Option(
-        [TUTORIAL], "--module", "-m",
+        [TUTORIAL],
+        "--module",
+        "-m",
         help="Python module(s) of functions for the browser executor page (repeatable).",
     ),
     log_level: str = typer.Option("warning", "--log-level"),
@@ -152,9 +154,12 @@ def dev(
         f"\n[bold green]ColonyOS dev server[/] on http://{host}:{port} "
         f"(colony [bold]{colonyname}[/], data in {data_dir.resolve()})\n"
         f"In another shell: [bold]source {data_dir / ENV_FILE}[/] (or paste the exports above)\n"
-        + (f"Browser executor: [bold]http://{shown}:{port}/executor/[/] "
-           f"(type {WASM_TYPE}, pre-filled with a {TOKEN_TTL // 3600} h join token)"
-           if not problem else f"[yellow]Browser executor unavailable:[/] {escape(problem)}")
+        + (
+            f"Browser executor: [bold]http://{shown}:{port}/executor/[/] "
+            f"(type {WASM_TYPE}, pre-filled with a {TOKEN_TTL // 3600} h join token)"
+            if not problem
+            else f"[yellow]Browser executor unavailable:[/] {escape(problem)}"
+        )
         + "\nStop with Ctrl-C; run again to resume."
     )
     config = ServerConfig.from_env()
@@ -169,11 +174,15 @@ def browser_executor(
     """The /executor/ routes, pre-filled with a join token (never the colony key), and what
     is wrong if the page cannot be served."""
     try:
-        bundle = WebBundle(find_pyodide(), modules, config={
-            "colonyName": colonyname,
-            "executorType": WASM_TYPE,
-            "joinToken": jointoken.create(keys.colony_prvkey, colonyname, WASM_TYPE, TOKEN_TTL),
-        })
+        bundle = WebBundle(
+            find_pyodide(),
+            modules,
+            config={
+                "colonyName": colonyname,
+                "executorType": WASM_TYPE,
+                "joinToken": jointoken.create(keys.colony_prvkey, colonyname, WASM_TYPE, TOKEN_TTL),
+            },
+        )
     except (PyodideNotFound, ImportError) as e:
         return executor_routes(None, str(e)), str(e)
     return executor_routes(bundle), ""

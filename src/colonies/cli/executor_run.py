@@ -64,8 +64,8 @@ def run(
         10.0, "--grace", help="Seconds a running function may finish after SIGINT/SIGTERM."
     ),
 ) -> None:
-    """Serve the functions of Python modules (default: the tutorial's echo, add, multiply,
-    greet, browser_info) to processes with --targettype TYPE."""
+    """Serve Python functions to processes targeting TYPE (default module: the tutorial's
+    echo, add, multiply, greet, browser_info)."""
     try:
         functions = load(modules)
     except (ImportError, FunctionError) as e:

@@ -1,4 +1,4 @@
-"""``colonies server start``: the server without the dev setup."""
+"""``colonies server start|status|stats``: run a server, check one, count what it holds."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from pathlib import Path
 
 import typer
 
-from colonies.cli.output import fail
+from colonies.cli.context import SERVER_OWNER, Host, Json, Port, ServerPrvKey, connect
+from colonies.cli.output import fail, fields, print_json, print_statistics, print_table
 from colonies.server.context import ServerConfig
 from colonies.server.runner import open_store, serve
 
-app = typer.Typer(help="Run a ColonyOS server.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run a ColonyOS server, check it, show its statistics.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -41,3 +44,35 @@ def start(
     config = ServerConfig.from_env()
     config.host, config.port, config.server_id = host, port, serverid
     serve(store, config, log_level=log_level)
+
+
+@app.command()
+def status(host: Host = None, port: Port = None, as_json: Json = False) -> None:
+    """Check that the server answers and show its build and backends (unsigned)."""
+    with connect(host, port) as client:
+        info = client.server_info()
+        url = client.url
+    if as_json:
+        print_json(info.to_dict())
+        return
+    backends = ", ".join(f"{b.type} {b.host}:{b.port}" for b in info.backends)
+    print_table(
+        fields(
+            [
+                ("Server", url),
+                ("Build version", info.buildversion),
+                ("Build time", info.buildtime),
+                ("Backends", backends),
+            ]
+        )
+    )
+
+
+@app.command()
+def stats(
+    host: Host = None, port: Port = None, serverprvkey: ServerPrvKey = None, as_json: Json = False
+) -> None:
+    """Counts of colonies, executors and processes on the whole server (server key)."""
+    with connect(host, port, SERVER_OWNER, serverprvkey) as client:
+        statistics = client.statistics()
+    print_statistics(statistics, as_json)

@@ -20,16 +20,36 @@ from typing import Any
 STATIC = Path(__file__).parent / "static"
 PACKAGE = Path(__file__).resolve().parents[1]  # src/colonies
 PYODIDE_FILES = (
-    "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json",
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
 )
 # The portable part of the package: what the browser executor imports (stdlib only).
 PORTABLE = (
-    "__init__.py", "model.py", "rpc.py", "errors.py", "timeutil.py", "units.py",
-    "executor.py", "browser.py", "jointoken.py", "crypto/__init__.py", "crypto/_pure.py",
-    "functions/__init__.py", "client/__init__.py", "client/_base.py", "client/_requests.py",
-    "client/_sync.py", "client/_async.py", "client/_transports/__init__.py",
-    "client/_transports/base.py", "client/_transports/default.py",
-    "client/_transports/mock.py", "client/_transports/fetch.py",
+    "__init__.py",
+    "model.py",
+    "rpc.py",
+    "errors.py",
+    "timeutil.py",
+    "units.py",
+    "executor.py",
+    "browser.py",
+    "jointoken.py",
+    "crypto/__init__.py",
+    "crypto/_pure.py",
+    "functions/__init__.py",
+    "client/__init__.py",
+    "client/_base.py",
+    "client/_requests.py",
+    "client/_sync.py",
+    "client/_async.py",
+    "client/_transports/__init__.py",
+    "client/_transports/base.py",
+    "client/_transports/default.py",
+    "client/_transports/mock.py",
+    "client/_transports/fetch.py",
 )
 TUTORIAL = "colonies.functions.tutorial"
 ARCHIVE = "colonies.zip"
@@ -69,8 +89,10 @@ def _module_files(module: str) -> list[tuple[str, Path]]:
     origin = Path(spec.origin)
     base = module.replace(".", "/")
     if origin.name == "__init__.py":
-        return [(f"{base}/{p.relative_to(origin.parent)}", p)
-                for p in sorted(origin.parent.rglob("*.py"))]
+        return [
+            (f"{base}/{p.relative_to(origin.parent)}", p)
+            for p in sorted(origin.parent.rglob("*.py"))
+        ]
     parents = module.split(".")[:-1]  # package __init__ files the import needs
     files = [(f"{base}.py", origin)]
     for depth in range(1, len(parents) + 1):

@@ -24,24 +24,32 @@ def executor_routes(bundle: WebBundle | None, problem: str = "") -> list[BaseRou
             text = html.escape(problem or "the browser executor is not configured")
             return HTMLResponse(
                 f"<!doctype html><title>ColonyOS browser executor</title>"
-                f"<h1>Browser executor unavailable</h1><p>{text}</p>", status_code=503)
+                f"<h1>Browser executor unavailable</h1><p>{text}</p>",
+                status_code=503,
+            )
 
-        return [Route("/executor", to_slash), Mount("/executor", routes=[
-            Route("/{path:path}", missing)])]
+        return [
+            Route("/executor", to_slash),
+            Mount("/executor", routes=[Route("/{path:path}", missing)]),
+        ]
 
     async def config(request: Request) -> Response:
         return JSONResponse(bundle.config, headers={"Cache-Control": "no-store"})
 
     async def archive(request: Request) -> Response:
-        return Response(bundle.archive, media_type="application/zip",
-                        headers={"Cache-Control": "no-cache"})
+        return Response(
+            bundle.archive, media_type="application/zip", headers={"Cache-Control": "no-cache"}
+        )
 
     return [
         Route("/executor", to_slash),
-        Mount("/executor", routes=[
-            Route("/config.json", config),
-            Route(f"/{ARCHIVE}", archive),
-            Mount("/pyodide", app=StaticFiles(directory=bundle.pyodide_dir)),
-            Mount("/", app=StaticFiles(directory=STATIC, html=True)),
-        ]),
+        Mount(
+            "/executor",
+            routes=[
+                Route("/config.json", config),
+                Route(f"/{ARCHIVE}", archive),
+                Mount("/pyodide", app=StaticFiles(directory=bundle.pyodide_dir)),
+                Mount("/", app=StaticFiles(directory=STATIC, html=True)),
+            ],
+        ),
     ]

@@ -24,8 +24,10 @@ class FetchTransport:
 
     async def apost(self, url: str, body: str, timeout: float | None) -> tuple[int, str]:
         controller = js.AbortController.new()
-        options = to_js({"method": "POST", "body": body, "signal": controller.signal},
-                        dict_converter=js.Object.fromEntries)
+        options = to_js(
+            {"method": "POST", "body": body, "signal": controller.signal},
+            dict_converter=js.Object.fromEntries,
+        )
         abort = create_proxy(lambda: controller.abort())
         timer = js.setTimeout(abort, int(timeout * 1000)) if timeout is not None else None
         try:

@@ -45,8 +45,12 @@ async def add_executor_by_token(ctx: ServerContext, msg: Msg, signer: str) -> An
     executor = msg.obj("executor", Executor)
     colony = await require_colony(ctx, executor.colonyname)
     try:
-        jointoken.verify(msg.text("token"), colonyid=colony.colonyid, colonyname=colony.name,
-                         executortype=executor.executortype)
+        jointoken.verify(
+            msg.text("token"),
+            colonyid=colony.colonyid,
+            colonyname=colony.name,
+            executortype=executor.executortype,
+        )
     except jointoken.TokenError as e:
         raise RPCError(403, str(e)) from None
     if executor.executorid != signer:
@@ -54,8 +58,9 @@ async def add_executor_by_token(ctx: ServerContext, msg: Msg, signer: str) -> An
     old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
     if old is not None and old.executortype != executor.executortype:
         raise RPCError(
-            403, f"Access denied, executor name {executor.executorname} belongs to an executor "
-            f"of type {old.executortype}, which this token does not cover"
+            403,
+            f"Access denied, executor name {executor.executorname} belongs to an executor "
+            f"of type {old.executortype}, which this token does not cover",
         )
     return (await _register(ctx, executor, approve=True, replace=True)).to_dict()
 
@@ -71,8 +76,10 @@ async def _register(
     executor.state = ExecutorState.APPROVED if approve else ExecutorState.PENDING
     executor.commissiontime = format_ns(now_ns())
     owner = await ctx.store.get_executor_by_id(executor.executorid)
-    if owner is not None and owner.executorname != executor.executorname and (
-        owner.state != ExecutorState.UNREGISTERED
+    if (
+        owner is not None
+        and owner.executorname != executor.executorname
+        and (owner.state != ExecutorState.UNREGISTERED)
     ):
         raise RPCError(
             400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"

@@ -1,0 +1,250 @@
+"""``colonies function exec|submit``, with a background thread playing the executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from colonies.cli.output import format_outputs, go_sprint
+from colonies.client import Client
+from colonies.model import Process, ProcessState
+from conftest import CLI, LiveServer, add_executor, assert_error, free_port
+
+Action = Callable[[Client, Process], None]
+
+
+def executor(live: LiveServer, action: Action, executortype: str = "wasm") -> threading.Thread:
+    """An executor in a thread: takes one process and hands it to ``action`` (close or fail)."""
+    key = add_executor(live, f"worker-{uuid.uuid4().hex[:8]}", executortype)
+
+    def run() -> None:
+        with Client(live.url, key.prvkey) as client:
+            action(client, client.assign(live.colonyname, timeout=30))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def close_with(*out: Any, delay: float = 0) -> Action:
+    def action(client: Client, process: Process) -> None:
+        time.sleep(delay)
+        client.close(process.processid, list(out))
+
+    return action
+
+
+def member(cli: CLI) -> Client:
+    return Client(cli.live.url, cli.member.prvkey)
+
+
+def test_exec_without_wait_prints_the_process_id(cli: CLI) -> None:
+    result = cli(
+        "function", "exec", "--func", "echo", "--args", "a,b", "--args", "c",
+        "--kwargs", "x:1", "--kwargs", "y:a:b", "--env", "K=v=w", "--priority", "5",
+        "--label", "lbl",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    processid = result.stdout.strip()
+    with member(cli) as client:
+        process = client.get_process(processid)
+    spec = process.spec
+    assert process.state == ProcessState.WAITING
+    assert spec.funcname == "echo" and spec.args == ["a,b", "c"]  # commas are not split
+    assert spec.kwargs == {"x": "1", "y": "a:b"} and spec.env == {"K": "v=w"}
+    assert (spec.priority, spec.label) == (5, "lbl")
+    assert (spec.maxwaittime, spec.maxexectime, spec.maxretries) == (-1, -1, -1)
+    assert spec.conditions.colonyname == "dev" and spec.conditions.executortype == "wasm"
+
+
+def test_exec_to_a_named_executor(cli: CLI) -> None:
+    result = cli(
+        "function", "exec", "--func", "f", "--executorname", "w", COLONIES_EXECUTOR_TYPE=None
+    )
+    assert result.exit_code == 0, result.stderr
+    with member(cli) as client:
+        conditions = client.get_process(result.stdout.strip()).spec.conditions
+    assert conditions.executornames == ["w"] and conditions.executortype == ""
+
+
+def test_exec_wait_out_prints_the_output(cli: CLI) -> None:
+    seen: list[Process] = []
+
+    def add(client: Client, process: Process) -> None:
+        seen.append(process)
+        client.close(process.processid, ["8"])
+
+    thread = executor(cli.live, add)
+    result = cli("function", "exec", "--func", "add", "--args", "5", "--args", "3", "--targettype",
+                 "wasm", "--wait", "--out")  # fmt: skip
+    thread.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "8\n"
+    assert seen[0].spec.args == ["5", "3"]
+    assert "Waiting for process" in result.stderr
+
+
+def test_exec_wait_out_formats_values_like_go(cli: CLI) -> None:
+    thread = executor(cli.live, close_with(8.0, 3.5, True, None, "x y", [1, 2], {"b": 1, "a": "z"}))
+    result = cli("function", "exec", "--func", "f", "--wait", "--out")
+    thread.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "8 3.5 true <nil> x y [1 2] map[a:z b:1]\n"
+
+
+def test_exec_wait_prints_the_id_and_json(cli: CLI) -> None:
+    thread = executor(cli.live, close_with("done"))
+    result = cli("function", "exec", "--func", "f", "--wait")
+    thread.join(10)
+    assert result.exit_code == 0, result.stderr
+    processid = result.stdout.strip()
+    assert len(processid) == 64
+
+    thread = executor(cli.live, close_with("done"))
+    result = cli("function", "exec", "--func", "f", "--wait", "--json")
+    thread.join(10)
+    process = json.loads(result.stdout)
+    assert process["state"] == ProcessState.SUCCESS and process["out"] == ["done"]
+
+
+def test_exec_wait_on_a_failed_process(cli: CLI) -> None:
+    def fail(client: Client, process: Process) -> None:
+        client.fail(process.processid, ["boom: division by zero"])
+
+    thread = executor(cli.live, fail)
+    result = cli("function", "exec", "--func", "div", "--wait", "--out")
+    thread.join(10)
+    line = assert_error(result, "failed: boom: division by zero")
+    assert line.startswith("Error: Process ") and result.stdout == ""
+
+
+def test_exec_wait_on_a_cancelled_process(cli: CLI) -> None:
+    def cancel() -> None:
+        with member(cli) as client:
+            while not (waiting := client.get_processes("dev", ProcessState.WAITING)):
+                time.sleep(0.05)
+            client.cancel(waiting[0].processid)
+
+    thread = threading.Thread(target=cancel, daemon=True)
+    thread.start()
+    result = cli("function", "exec", "--func", "f", "--wait")
+    thread.join(10)
+    assert_error(result, "was cancelled")
+
+
+def test_wait_outlives_the_server_side_subscription(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("colonies.client._requests.MAX_SUBSCRIPTION", 1)
+    thread = executor(cli.live, close_with("8", delay=3))
+    started = time.monotonic()
+    result = cli("function", "exec", "--func", "slow", "--wait", "--out")
+    thread.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "8\n" and time.monotonic() - started >= 3
+
+
+def test_submit_a_spec_file(cli: CLI, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps({"funcname": "echo", "args": ["hi"], "conditions": {"executortype": "wasm"}})
+    )
+    thread = executor(cli.live, lambda c, p: c.close(p.processid, p.spec.args))
+    result = cli("function", "submit", "--spec", str(spec), "--wait", "--out")
+    thread.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "hi\n"
+
+
+def test_submit_a_broken_spec_file(cli: CLI, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"funcname": 3}')
+    assert_error(cli("function", "submit", "--spec", str(spec)), "spec.json", "funcname")
+    spec.write_text("{not json")
+    assert_error(cli("function", "submit", "--spec", str(spec)), "cannot read the function spec")
+
+
+def test_exec_errors(cli: CLI) -> None:
+    assert_error(
+        cli("function", "exec", "--func", "f", COLONIES_EXECUTOR_TYPE=None),
+        "pass --targettype or set COLONIES_EXECUTOR_TYPE",
+    )
+    assert_error(
+        cli("function", "exec", "--func", "f", "--kwargs", "novalue"), "--kwargs expects KEY:VALUE"
+    )
+    assert_error(
+        cli("function", "exec", "--func", "f", COLONIES_COLONY_NAME=None),
+        "set COLONIES_COLONY_NAME",
+    )
+    assert_error(
+        cli("function", "exec", "--func", "f", COLONIES_PRVKEY=cli.live.colony.prvkey),
+        "access denied", "COLONIES_PRVKEY", "not a member",
+    )  # fmt: skip
+
+
+def test_exec_when_the_server_is_down(cli: CLI) -> None:
+    port = free_port()
+    result = cli("function", "exec", "--func", "f", "--wait", COLONIES_SERVER_PORT=str(port))
+    assert_error(result, f"cannot reach the ColonyOS server at http://127.0.0.1:{port}")
+
+
+def test_the_installed_command(cli: CLI) -> None:
+    """``python -m colonies.cli`` in a subprocess, as the tutorial runs it."""
+    thread = executor(cli.live, close_with("8"))
+    env = {**os.environ, **cli.env}
+    env.pop("COLONIES_SERVER_HTTP_PORT")
+    result = subprocess.run(
+        [sys.executable, "-m", "colonies.cli", "function", "exec", "--func", "add",
+         "--args", "5", "--args", "3", "--targettype", "wasm", "--wait", "--out"],
+        env={k: v for k, v in env.items() if v is not None},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    thread.join(10)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "8\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("x y", "x y"),
+        (8, "8"),
+        (8.0, "8"),
+        (3.5, "3.5"),
+        (-2.25, "-2.25"),
+        (0.30000000000000004, "0.30000000000000004"),
+        (100.0, "100"),
+        (123456.0, "123456"),
+        (1e6, "1e+06"),
+        (1234567.0, "1.234567e+06"),
+        (1e21, "1e+21"),
+        (0.0001, "0.0001"),
+        (0.00001, "1e-05"),
+        (0.0, "0"),
+        (True, "true"),
+        (False, "false"),
+        (None, "<nil>"),
+        ([1, "a", None], "[1 a <nil>]"),
+        ({"b": [1.5], "a": {}}, "map[a:map[] b:[1.5]]"),
+    ],
+)
+def test_go_sprint(value: Any, text: str) -> None:
+    assert go_sprint(value) == text
+
+
+def test_format_outputs() -> None:
+    assert format_outputs(["8"]) == "8"
+    assert format_outputs([]) == ""
+    assert format_outputs(["a", 2.0, False]) == "a 2 false"
