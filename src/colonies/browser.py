@@ -92,8 +92,9 @@ def _report(event: ExecutorEvent, executor: Executor, post: Post) -> None:
     post(
         {
             "type": "event",
+            # the page logs the registration itself (with the ID) from the message above
             "kind": "status" if event.kind == "registered" else event.kind,
-            "message": event.message,
+            "message": "registered" if event.kind == "registered" else event.message,
             "processid": event.processid,
             "funcname": event.funcname,
             "seconds": event.seconds,
