@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colonies.cli import colony, dev, executor, function, process, security, server
+from colonies.cli import colony, dev, executor, function, process, security, server, wasm
 
 app = typer.Typer(
     name="colonies",
@@ -19,6 +19,7 @@ app.add_typer(executor.app, name="executor")
 app.add_typer(function.app, name="function")
 app.add_typer(process.app, name="process")
 app.add_typer(security.app, name="security")
+app.add_typer(wasm.app, name="wasm")
 
 
 def main() -> None:

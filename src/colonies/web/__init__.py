@@ -66,19 +66,21 @@ class PyodideNotFound(FileNotFoundError):
 
 
 def find_pyodide(explicit: Path | None = None) -> Path:
-    """The ``node_modules/pyodide`` folder to serve the runtime from."""
-    candidates = [explicit] if explicit else []
-    if env := os.environ.get("COLONIES_PYODIDE_DIR"):
-        candidates.append(Path(env))
-    candidates += [
+    """The ``node_modules/pyodide`` folder to serve the runtime from.
+
+    An explicit folder (argument, then ``COLONIES_PYODIDE_DIR``) is the only place looked at;
+    otherwise the repository's ``web/node_modules`` and the working directory's.
+    """
+    chosen = explicit or (Path(env) if (env := os.environ.get("COLONIES_PYODIDE_DIR")) else None)
+    candidates = [chosen] if chosen else [
         PACKAGE.parents[1] / "web" / "node_modules" / "pyodide",  # a source checkout
         Path.cwd() / "web" / "node_modules" / "pyodide",
         Path.cwd() / "node_modules" / "pyodide",
     ]
     for candidate in candidates:
-        if candidate and all((candidate / f).is_file() for f in PYODIDE_FILES):
+        if all((candidate / f).is_file() for f in PYODIDE_FILES):
             return candidate.resolve()
-    raise PyodideNotFound([c for c in candidates if c])
+    raise PyodideNotFound(candidates)
 
 
 def _module_files(module: str) -> list[tuple[str, Path]]:
