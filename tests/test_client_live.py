@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -190,3 +191,35 @@ async def test_async_long_poll_is_woken_by_submit(live: LiveServer) -> None:
         submitted = await client.submit(spec("echo"))
         assigned = await asyncio.wait_for(poll, 5)
         assert assigned.processid == submitted.processid
+
+
+def test_wait_outlives_a_server_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An unlimited wait keeps going while the server restarts, and sees the result after."""
+    from colonies.server import ServerConfig, create_app
+    from colonies.store.sqlite import SQLiteStore
+    from conftest import ServerThread, start_server
+
+    db = tmp_path / "colonies.db"
+    live, thread = start_server(db)
+    executor = add_executor(live, "exec-1")
+    result: list[object] = []
+    with Client(live.url, executor.prvkey) as client:
+        process = client.submit(spec("slow"))
+        waiter = threading.Thread(target=lambda: result.append(client.wait(process.processid)))
+        waiter.start()
+        time.sleep(0.5)
+        thread.stop()
+        time.sleep(1.5)  # the wait is now retrying against a dead server
+        again = ServerThread(
+            create_app(SQLiteStore(db), ServerConfig(server_id=live.server.id, port=live.port)),
+            live.port,
+        )
+        again.start()
+        try:
+            with Client(live.url, executor.prvkey) as worker:
+                running = worker.assign("dev", timeout=5)
+                worker.close(running.processid, ["after restart"])
+            waiter.join(30)
+        finally:
+            again.stop()
+    assert [p.output for p in result] == [["after restart"]]  # type: ignore[attr-defined]

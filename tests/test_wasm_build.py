@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, free_port
 from playwright.sync_api import sync_playwright
 from typer.testing import CliRunner
 
@@ -24,10 +23,18 @@ from colonies import jointoken
 from colonies.cli import app
 from colonies.client import Client
 from colonies.model import Conditions, FunctionSpec, ProcessState
+from conftest import LiveServer, free_port
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 USER_FUNCTIONS = textwrap.dedent('''
     """Functions of our own, shipped into the browser page."""
     from colonies.functions import FunctionSet
@@ -50,9 +57,22 @@ def site(tmp_path: Path, live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> P
     monkeypatch.syspath_prepend(str(tmp_path))
     token = jointoken.create(live.colony.prvkey, "dev", "wasm", 600)
     dest = tmp_path / "site"
-    result = CliRunner().invoke(app, [
-        "wasm", "build", str(dest), "--module", "myfuncs", "--module",
-        "colonies.functions.tutorial", "--server-url", live.url, "--token", token])
+    result = CliRunner().invoke(
+        app,
+        [
+            "wasm",
+            "build",
+            str(dest),
+            "--module",
+            "myfuncs",
+            "--module",
+            "colonies.functions.tutorial",
+            "--server-url",
+            live.url,
+            "--token",
+            token,
+        ],
+    )
     assert result.exit_code == 0, result.output
     return dest
 
@@ -60,9 +80,20 @@ def site(tmp_path: Path, live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> P
 @pytest.fixture
 def static_server(site: Path) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                             "127.0.0.1", "--directory", str(site)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(site),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
     while True:
@@ -79,13 +110,25 @@ def static_server(site: Path) -> Iterator[str]:
 
 def test_build_writes_a_self_contained_site(site: Path, live: LiveServer) -> None:
     names = {p.name for p in site.iterdir()}
-    assert {"index.html", "app.js", "style.css", "worker.mjs", "colonies.zip", "config.json",
-            "pyodide"} <= names
+    assert {
+        "index.html",
+        "app.js",
+        "style.css",
+        "worker.mjs",
+        "colonies.zip",
+        "config.json",
+        "pyodide",
+    } <= names
     assert (site / "pyodide" / "pyodide.asm.wasm").stat().st_size > 1_000_000
     with zipfile.ZipFile(site / "colonies.zip") as archive:
         files = set(archive.namelist())
-    assert {"myfuncs.py", "colonies_functions.py", "colonies/executor.py",
-            "colonies/crypto/_pure.py", "colonies/client/_transports/fetch.py"} <= files
+    assert {
+        "myfuncs.py",
+        "colonies_functions.py",
+        "colonies/executor.py",
+        "colonies/crypto/_pure.py",
+        "colonies/client/_transports/fetch.py",
+    } <= files
     assert not any("_coincurve" in f or "server/" in f for f in files)
     for path in (site / "index.html", site / "app.js", site / "worker.mjs"):
         assert "cdn" not in path.read_text().lower()
@@ -96,29 +139,35 @@ def test_static_server_serves_wasm_with_the_right_type(static_server: str) -> No
     assert reply.headers["content-type"] == "application/wasm"
 
 
-def test_page_from_another_origin_runs_user_functions(static_server: str,
-                                                      live: LiveServer) -> None:
+def test_page_from_another_origin_runs_user_functions(static_server: str, live: LiveServer) -> None:
     from conftest import add_executor
 
     member = add_executor(live, "submitter", executortype="cli")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
         page = browser.new_page()
         page.goto(static_server + "/")
-        page.wait_for_function("window.colonies && window.colonies.state === 'ready'",
-                               timeout=60_000)
+        page.wait_for_function(
+            "window.colonies && window.colonies.state === 'ready'", timeout=60_000
+        )
         assert page.input_value("#server-url") == live.url  # from config.json
         page.click("#start")
         page.wait_for_function("window.colonies.state === 'polling'", timeout=30_000)
         with Client(live.url, member.prvkey) as client:
-            for funcname, args, expected in (("shout", ["hello"], ["HELLO!"]),
-                                             ("word-count", ["a b", "c"], [3]),
-                                             ("add", ["5", "3"], ["8"])):
-                process = client.submit(FunctionSpec(funcname=funcname, args=args,
-                                                     conditions=Conditions(
-                                                         colonyname="dev",
-                                                         executortype="wasm")))
+            for funcname, args, expected in (
+                ("shout", ["hello"], ["HELLO!"]),
+                ("word-count", ["a b", "c"], [3]),
+                ("add", ["5", "3"], ["8"]),
+            ):
+                process = client.submit(
+                    FunctionSpec(
+                        funcname=funcname,
+                        args=args,
+                        conditions=Conditions(colonyname="dev", executortype="wasm"),
+                    )
+                )
                 done = client.wait(process.processid, timeout=30)
                 assert done.state == ProcessState.SUCCESS, done.errors
                 assert done.output == expected
@@ -126,7 +175,9 @@ def test_page_from_another_origin_runs_user_functions(static_server: str,
 
 
 def test_build_without_pyodide_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["wasm", "build", str(tmp_path / "x"), "--pyodide-dir",
-                                      str(tmp_path / "nowhere")],
-                                env={"COLONIES_PYODIDE_DIR": ""})
+    result = CliRunner().invoke(
+        app,
+        ["wasm", "build", str(tmp_path / "x"), "--pyodide-dir", str(tmp_path / "nowhere")],
+        env={"COLONIES_PYODIDE_DIR": ""},
+    )
     assert result.exit_code != 0

@@ -4,6 +4,7 @@
      ├── TransportError          the server could not be reached (refused, reset, DNS, TLS)
      ├── ProtocolError           the server answered with something that is not a ColonyOS reply
      ├── WaitTimeout             wait() gave up after the caller's own deadline
+     ├── MissingKeyError         a signed call without a private key (also a ValueError)
      └── ServerError             the server answered with an error envelope: .status, .message
           ├── BadRequestError        400
           ├── AccessDeniedError      403 (bad signature, wrong role, unknown message type)
@@ -39,6 +40,10 @@ class ProtocolError(ColoniesError):
 
 class WaitTimeout(ColoniesError, TimeoutError):
     """``wait()`` reached the deadline the caller gave it."""
+
+
+class MissingKeyError(ColoniesError, ValueError):
+    """A call that must be signed was made without a private key."""
 
 
 class ServerError(ColoniesError):

@@ -33,7 +33,9 @@ def build(
         "", "--token", help="Pre-fill a join token (colonies executor token create)."
     ),
     pyodide_dir: Path | None = typer.Option(
-        None, "--pyodide-dir", envvar="COLONIES_PYODIDE_DIR",
+        None,
+        "--pyodide-dir",
+        envvar="COLONIES_PYODIDE_DIR",
         help="node_modules/pyodide to copy (default: the repository's web/node_modules).",
     ),
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Self, TypeVar
 from colonies.client import _requests as r
 from colonies.client._base import BaseClient
 from colonies.client._transports import AsyncHTTPXTransport, AsyncTransport, WebSocketClosed
+from colonies.errors import TransportError
 from colonies.model import (
     Attribute,
     Colony,
@@ -56,19 +57,23 @@ class AsyncClient(BaseClient[AsyncTransport]):
 
     async def _run(self, flow: r.Flow[T], prvkey: str | None) -> T:
         reply: Any = None
+        failure: TransportError | None = None
         while True:
             try:
-                step = flow.send(reply)
+                step = flow.throw(failure) if failure else flow.send(reply)
             except StopIteration as done:
                 result: T = done.value
                 return result
-            if isinstance(step, r.Call):
-                reply = await self._send(step, prvkey)
-            elif isinstance(step, r.Sleep):
-                await asyncio.sleep(step.seconds)
-                reply = None
-            else:
-                reply = await self._listen(step, prvkey)
+            failure, reply = None, None
+            try:
+                if isinstance(step, r.Call):
+                    reply = await self._send(step, prvkey)
+                elif isinstance(step, r.Sleep):
+                    await asyncio.sleep(step.seconds)
+                else:
+                    reply = await self._listen(step, prvkey)
+            except TransportError as e:  # the flow decides: retry (wait does) or give up
+                failure = e
 
     async def _listen(self, listen: r.Listen, prvkey: str | None) -> str | None:
         ws = await self._transport.aconnect(self._pubsub_url, self.timeout)

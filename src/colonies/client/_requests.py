@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from colonies import rpc
-from colonies.errors import ProtocolError, WaitTimeout
+from colonies.errors import MissingKeyError, ProtocolError, TransportError, WaitTimeout
 from colonies.model import (
     Attribute,
     Colony,
@@ -44,6 +44,7 @@ MAX_SUBSCRIPTION = 60
 LISTEN_MARGIN = 5.0
 # Shortest wait() round: a server that closes sockets at once must not get a busy loop.
 MIN_ROUND = 1.0
+RETRY_START, RETRY_MAX = 0.5, 10.0  # backoff while the server is unreachable
 FINAL_STATES = frozenset({ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED})
 
 
@@ -65,7 +66,7 @@ class Call(Generic[T]):
         if not self.signed:
             return rpc.build_request(self.msg, None)
         if not prvkey:
-            raise ValueError(
+            raise MissingKeyError(
                 f"{self.msg['msgtype']} must be signed: pass prvkey= or set COLONIES_PRVKEY"
             )
         return rpc.build_request(self.msg, prvkey)
@@ -400,7 +401,7 @@ def wait(
     """
     deadline = None if timeout is None else clock() + timeout
     if not executortype or not colonyname:
-        process: Process = yield get_process(processid)
+        process: Process = yield from _get_retrying(processid, deadline, clock)
         if process.state in FINAL_STATES:
             return process
         executortype = executortype or process.spec.conditions.executortype
@@ -418,14 +419,34 @@ def wait(
             )
             for state in sorted(FINAL_STATES)
         )
-        frame: str | None = yield Listen(subscriptions, seconds + LISTEN_MARGIN)
+        try:
+            frame: str | None = yield Listen(subscriptions, seconds + LISTEN_MARGIN)
+        except TransportError:
+            frame = None  # the server is away: the re-read below waits for it with backoff
         if frame is not None:
             rpc.parse_reply(200, frame)  # an error frame raises ServerError
-            final: Process = yield get_process(processid)
+            final: Process = yield from _get_retrying(processid, deadline, clock)
             return final
-        process = yield get_process(processid)
+        process = yield from _get_retrying(processid, deadline, clock)
         if process.state in FINAL_STATES:
             return process
         idle = MIN_ROUND - (clock() - started)
         if idle > 0:
             yield Sleep(idle)
+
+
+def _get_retrying(
+    processid: str, deadline: float | None, clock: Callable[[], float]
+) -> Flow[Process]:
+    """``get_process``, retried with backoff while the server is unreachable (it may be
+    restarting: a wait with no deadline must outlive that)."""
+    delay = RETRY_START
+    while True:
+        try:
+            process: Process = yield get_process(processid)
+            return process
+        except TransportError:
+            if deadline is not None and clock() + delay >= deadline:
+                raise
+            yield Sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)

@@ -9,6 +9,7 @@ from typing import Any, Self, TypeVar
 from colonies.client import _requests as r
 from colonies.client._base import BaseClient
 from colonies.client._transports import HTTPXTransport, Transport, WebSocketClosed
+from colonies.errors import TransportError
 from colonies.model import (
     Attribute,
     Colony,
@@ -60,19 +61,23 @@ class Client(BaseClient[Transport]):
 
     def _run(self, flow: r.Flow[T], prvkey: str | None) -> T:
         reply: Any = None
+        failure: TransportError | None = None
         while True:
             try:
-                step = flow.send(reply)
+                step = flow.throw(failure) if failure else flow.send(reply)
             except StopIteration as done:
                 result: T = done.value
                 return result
-            if isinstance(step, r.Call):
-                reply = self._send(step, prvkey)
-            elif isinstance(step, r.Sleep):
-                time.sleep(step.seconds)
-                reply = None
-            else:
-                reply = self._listen(step, prvkey)
+            failure, reply = None, None
+            try:
+                if isinstance(step, r.Call):
+                    reply = self._send(step, prvkey)
+                elif isinstance(step, r.Sleep):
+                    time.sleep(step.seconds)
+                else:
+                    reply = self._listen(step, prvkey)
+            except TransportError as e:  # the flow decides: retry (wait does) or give up
+                failure = e
 
     def _listen(self, listen: r.Listen, prvkey: str | None) -> str | None:
         ws = self._transport.connect(self._pubsub_url, self.timeout)

@@ -72,11 +72,15 @@ def find_pyodide(explicit: Path | None = None) -> Path:
     otherwise the repository's ``web/node_modules`` and the working directory's.
     """
     chosen = explicit or (Path(env) if (env := os.environ.get("COLONIES_PYODIDE_DIR")) else None)
-    candidates = [chosen] if chosen else [
-        PACKAGE.parents[1] / "web" / "node_modules" / "pyodide",  # a source checkout
-        Path.cwd() / "web" / "node_modules" / "pyodide",
-        Path.cwd() / "node_modules" / "pyodide",
-    ]
+    candidates = (
+        [chosen]
+        if chosen
+        else [
+            PACKAGE.parents[1] / "web" / "node_modules" / "pyodide",  # a source checkout
+            Path.cwd() / "web" / "node_modules" / "pyodide",
+            Path.cwd() / "node_modules" / "pyodide",
+        ]
+    )
     for candidate in candidates:
         if all((candidate / f).is_file() for f in PYODIDE_FILES):
             return candidate.resolve()
