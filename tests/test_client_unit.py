@@ -19,7 +19,7 @@ import colonies
 from colonies import crypto, errors, rpc
 from colonies.client import (
     AsyncClient,
-    AsyncHTTPXTransport,
+    AsyncHTTPTransport,
     Client,
     ClientConfig,
     HTTPXTransport,
@@ -312,7 +312,7 @@ def test_websocket_connection_refused_is_a_transport_error() -> None:
 
 async def test_async_websocket_connection_refused_is_a_transport_error() -> None:
     url = f"ws://127.0.0.1:{unused_port()}/pubsub"
-    transport = AsyncHTTPXTransport()
+    transport = AsyncHTTPTransport()
     with pytest.raises(errors.TransportError, match=url):
         await transport.aconnect(url, 5)
     await transport.aclose()
@@ -362,10 +362,10 @@ async def test_async_context_manager_closes_the_transport() -> None:
     assert transport.closed == 1
 
 
-def test_default_transports_are_httpx() -> None:
+def test_default_transports() -> None:
     with Client() as client:
         assert isinstance(client._transport, HTTPXTransport)
-    assert isinstance(AsyncClient()._transport, AsyncHTTPXTransport)
+    assert isinstance(AsyncClient()._transport, AsyncHTTPTransport)
 
 
 def test_config_defaults_and_precedence() -> None:
@@ -408,7 +408,7 @@ def test_exported_names() -> None:
 
     assert sorted(colonies.client.__all__) == [
         "AsyncClient",
-        "AsyncHTTPXTransport",
+        "AsyncHTTPTransport",
         "AsyncTransport",
         "AsyncWebSocket",
         "Client",
@@ -426,7 +426,7 @@ def test_import_does_not_load_httpx_or_websockets() -> None:
     src = Path(colonies.__file__).parent.parent
     code = (
         "import sys, colonies.client\n"
-        "loaded = [m for m in sys.modules if m.split('.')[0] in ('httpx', 'websockets')]\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('httpx', 'aiohttp', 'websockets')]\n"
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(src)})

@@ -13,7 +13,7 @@ from colonies.client._async import AsyncClient
 from colonies.client._base import ClientConfig, from_env
 from colonies.client._sync import Client
 from colonies.client._transports import (
-    AsyncHTTPXTransport,
+    AsyncHTTPTransport,
     AsyncTransport,
     AsyncWebSocket,
     HTTPXTransport,
@@ -25,7 +25,7 @@ from colonies.client._transports import (
 
 __all__ = [
     "AsyncClient",
-    "AsyncHTTPXTransport",
+    "AsyncHTTPTransport",
     "AsyncTransport",
     "AsyncWebSocket",
     "Client",

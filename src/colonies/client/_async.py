@@ -8,7 +8,7 @@ from typing import Any, Self, TypeVar
 
 from colonies.client import _requests as r
 from colonies.client._base import BaseClient
-from colonies.client._transports import AsyncHTTPXTransport, AsyncTransport, WebSocketClosed
+from colonies.client._transports import AsyncHTTPTransport, AsyncTransport, WebSocketClosed
 from colonies.errors import TransportError
 from colonies.model import (
     Attribute,
@@ -29,11 +29,11 @@ T = TypeVar("T")
 class AsyncClient(BaseClient[AsyncTransport]):
     """``Client`` for asyncio: same constructor, methods and docs; every method is awaited.
 
-    ``transport`` defaults to ``AsyncHTTPXTransport``; use ``async with`` to close it.
+    ``transport`` defaults to ``AsyncHTTPTransport``; use ``async with`` to close it.
     """
 
     def _default_transport(self) -> AsyncTransport:
-        return AsyncHTTPXTransport()
+        return AsyncHTTPTransport()
 
     async def __aenter__(self) -> Self:
         return self

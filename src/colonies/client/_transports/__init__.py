@@ -7,11 +7,11 @@ from colonies.client._transports.base import (
     WebSocket,
     WebSocketClosed,
 )
-from colonies.client._transports.default import AsyncHTTPXTransport, HTTPXTransport
+from colonies.client._transports.default import AsyncHTTPTransport, HTTPXTransport
 from colonies.client._transports.mock import MockTransport
 
 __all__ = [
-    "AsyncHTTPXTransport",
+    "AsyncHTTPTransport",
     "AsyncTransport",
     "AsyncWebSocket",
     "HTTPXTransport",
