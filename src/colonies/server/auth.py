@@ -24,7 +24,7 @@ async def require_server_owner(ctx: ServerContext, signer: str) -> None:
 async def require_colony(ctx: ServerContext, colonyname: str) -> Colony:
     if not colonyname:
         raise RPCError(400, "Empty Colony name")
-    colony = await ctx.store.get_colony(colonyname)
+    colony = await ctx.colony(colonyname)
     if colony is None:
         raise denied(f"Access denied, Colony with name {colonyname} does not exists")
     return colony
@@ -42,7 +42,7 @@ async def require_member(
 ) -> Executor | User:
     """The signer's executor (approved, unless ``approved=False``) or user in the colony."""
     await require_colony(ctx, colonyname)
-    executor = await ctx.store.get_executor_by_id(signer)
+    executor = await ctx.executor(signer)
     if (
         executor is not None
         and executor.colonyname == colonyname

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from dataclasses import dataclass, field
 
-from colonies.model import Process, ProcessState
+from colonies.model import Colony, Executor, Process, ProcessState
+from colonies.server.cache import TTLCache
 from colonies.server.dispatcher import Dispatcher, Wake
 from colonies.server.events import ProcessEvents
 from colonies.store.base import Store
+from colonies.timeutil import now_ns
+
+CACHE_TTL = 1.0  # seconds a replica may serve a colony/executor record changed elsewhere
+ALIVE_INTERVAL = 1.0
 
 
 def _env_flag(name: str) -> bool:
@@ -50,9 +56,38 @@ class ServerContext:
     dispatcher: Dispatcher = field(default_factory=Dispatcher)
     events: ProcessEvents = field(default_factory=ProcessEvents)
     resumed: dict[str, asyncio.Event] = field(default_factory=dict)
+    colonies: TTLCache[str, Colony | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    executors: TTLCache[str, Executor | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    paused: TTLCache[str, bool] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    last_alive: dict[str, float] = field(default_factory=dict)
 
     async def server_id(self) -> str:
         return await self.store.get_server_id()
+
+    async def colony(self, name: str) -> Colony | None:
+        return await self.colonies.get(name, lambda: self.store.get_colony(name))
+
+    async def executor(self, executorid: str) -> Executor | None:
+        """The executor record of an ID (cached: every request's signer is looked up)."""
+        return await self.executors.get(
+            executorid, lambda: self.store.get_executor_by_id(executorid)
+        )
+
+    async def is_paused(self, colonyname: str) -> bool:
+        return await self.paused.get(colonyname, lambda: self.store.is_paused(colonyname))
+
+    def changed_membership(self) -> None:
+        """Call after any change to colonies or executors (add, approve, remove…)."""
+        self.colonies.clear()
+        self.executors.clear()
+        self.paused.clear()
+
+    async def mark_alive(self, executorid: str) -> None:
+        """Record that an executor polled; written at most once a second per executor."""
+        now = time.monotonic()
+        if now - self.last_alive.get(executorid, 0.0) >= ALIVE_INTERVAL:
+            self.last_alive[executorid] = now
+            await self.store.mark_alive(executorid, now_ns())
 
     def process_changed(self, process: Process) -> None:
         """Tell subscribers, and wake one assigner when a process (re)enters the queue."""

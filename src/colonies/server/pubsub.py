@@ -58,7 +58,7 @@ class Connection:
             await self._forward(queue, timeout)
 
     async def processes(self, msg: Msg, signer: str) -> None:
-        executor = await self.ctx.store.get_executor_by_id(signer)
+        executor = await self.ctx.executor(signer)
         if executor is None:
             raise RPCError(403, "executor not found")
         executortype = msg.text("executortype") or executor.executortype

@@ -32,6 +32,7 @@ async def add_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         await ctx.store.add_colony(colony)
     except AlreadyExists as e:
         raise RPCError(400, str(e)) from None
+    ctx.changed_membership()
     return colony.to_dict()
 
 
@@ -42,6 +43,7 @@ async def remove_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     if await ctx.store.get_colony(name) is None:
         raise RPCError(404, f"Colony with name {name} does not exists")
     await ctx.store.remove_colony(name)
+    ctx.changed_membership()
 
 
 @handles("getcoloniesmsg")
@@ -88,6 +90,7 @@ async def pause(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
     await require_colony_owner(ctx, signer, name)
     await ctx.store.set_paused(name, True)
+    ctx.paused.clear()
     ctx.resume_event(name).clear()
 
 
@@ -96,6 +99,7 @@ async def resume(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
     await require_colony_owner(ctx, signer, name)
     await ctx.store.set_paused(name, False)
+    ctx.paused.clear()
     ctx.resume_event(name).set()
 
 
@@ -106,5 +110,5 @@ async def pause_status(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     return {
         "msgtype": "pausestatusreplymsg",
         "colonyname": name,
-        "ispaused": await ctx.store.is_paused(name),
+        "ispaused": await ctx.is_paused(name),
     }

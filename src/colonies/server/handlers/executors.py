@@ -101,6 +101,7 @@ async def _register(
             ctx, await ctx.store.unregister_executor(old.colonyname, old.executorname, now_ns())
         )
     await ctx.store.add_executor(executor, replace=old is not None)
+    ctx.changed_membership()
     return executor
 
 
@@ -133,6 +134,7 @@ async def _set_state(ctx: ServerContext, msg: Msg, signer: str, state: ExecutorS
     await require_colony_owner(ctx, signer, colonyname)
     await _existing(ctx, colonyname, name)
     await ctx.store.set_executor_state(colonyname, name, state)
+    ctx.changed_membership()
 
 
 @handles("approveexecutormsg")
@@ -151,6 +153,7 @@ async def remove_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_colony_owner(ctx, signer, colonyname)
     await _existing(ctx, colonyname, name)
     await _requeue(ctx, await ctx.store.unregister_executor(colonyname, name, now_ns()))
+    ctx.changed_membership()
 
 
 async def _own_executor(ctx: ServerContext, msg: Msg, signer: str) -> Executor:
@@ -167,6 +170,7 @@ async def update_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = await _own_executor(ctx, msg, signer)
     executor.capabilities = msg.obj("capabilities", Capabilities)
     await ctx.store.add_executor(executor, replace=True)
+    ctx.changed_membership()
 
 
 @handles("reportallocationmsg")
@@ -174,3 +178,4 @@ async def report_allocation(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = await _own_executor(ctx, msg, signer)
     executor.allocations = msg.obj("allocations", Allocations)
     await ctx.store.add_executor(executor, replace=True)
+    ctx.changed_membership()

@@ -129,8 +129,8 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     memory = _parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
     deadline = time.monotonic() + max(timeout, 0)
     while True:
-        await ctx.store.mark_alive(executor.executorid, now_ns())
-        if await ctx.store.is_paused(colonyname):
+        await ctx.mark_alive(executor.executorid)
+        if await ctx.is_paused(colonyname):
             await _wait_for_resume(ctx, colonyname, timeout, deadline)
             continue
         waiter = Waiter(
@@ -323,7 +323,7 @@ async def _cannot_close(ctx: ServerContext, processid: str, verb: str) -> RPCErr
 
 async def _record_function_stats(ctx: ServerContext, process: Process, end: int) -> None:
     """Update the registered function's counters (spec §6.3 step 4)."""
-    executor = await ctx.store.get_executor_by_id(process.assignedexecutorid)
+    executor = await ctx.executor(process.assignedexecutorid)
     if executor is None:
         return
     function = await ctx.store.find_function(
