@@ -426,7 +426,8 @@ def test_import_does_not_load_httpx_or_websockets() -> None:
     src = Path(colonies.__file__).parent.parent
     code = (
         "import sys, colonies.client\n"
-        "loaded = [m for m in sys.modules if m.split('.')[0] in ('httpx', 'aiohttp', 'websockets')]\n"
+        "native = ('httpx', 'aiohttp', 'websockets')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in native]\n"
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(src)})

@@ -79,10 +79,20 @@ async def _register(
     if (
         owner is not None
         and owner.executorname != executor.executorname
-        and (owner.state != ExecutorState.UNREGISTERED)
+        and owner.state != ExecutorState.UNREGISTERED
     ):
-        raise RPCError(
-            400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"
+        renaming = (
+            replace
+            and owner.colonyname == executor.colonyname
+            and owner.executortype == executor.executortype
+        )
+        if not renaming:
+            raise RPCError(
+                400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"
+            )
+        # The key's holder (it signed with it) renames its own executor: retire the old name.
+        await _requeue(
+            ctx, await ctx.store.unregister_executor(owner.colonyname, owner.executorname, now_ns())
         )
     old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
     if old is not None:

@@ -12,6 +12,9 @@
 const SETTINGS_KEY = "colonies.settings";
 const EXECUTOR_KEY = "colonies.executorPrvKey";
 const EXECUTOR_ID_KEY = "colonies.executorId";
+// The name the stored key registered under: a key keeps its name across reloads, since the
+// server knows an executor by both (a new random name would clash with the key's old one).
+const EXECUTOR_NAME_KEY = "colonies.executorName";
 const LOG_CAP = 500;
 const FIELDS = ["serverUrl", "colonyName", "executorName", "executorType", "joinToken", "colonyPrvKey"];
 const FIELD_IDS = {
@@ -309,12 +312,21 @@ function explainError(message, settings) {
     };
   }
   if (lower.includes("token")) {
-    return { title: "Join token refused", text: `The join token was refused: ${text}` };
+    const reason = text.replace(/^the join token was refused:\s*/i, "");
+    return { title: "Join token refused", text: `The join token was refused: ${reason}` };
+  }
+  if (lower.includes("not unique")) {
+    return {
+      title: "Executor key already in use",
+      text: "This executor key is registered under another name in the colony. Use that name, " +
+        "or press “New executor key” to join as a new executor.",
+    };
   }
   if (lower.includes("does not exist")) {
     return { title: "Unknown colony", text: `Colony ${colony} does not exist on this server.` };
   }
-  if (lower.includes("not colony owner") || lower.includes("access denied")) {
+  if (lower.includes("not colony owner") || lower.includes("not the owner key") ||
+      lower.includes("access denied")) {
     return {
       title: "Access denied",
       text: `Access denied: the colony private key or join token is not valid for colony ${colony}.`,
@@ -482,7 +494,8 @@ async function prefill() {
   const defaults = {
     serverUrl: sameOrigin ? location.origin : "http://localhost:50080",
     colonyName: "dev",
-    executorName: `wasm-executor-${randomHex(4)}`,
+    executorName: (storageGet(EXECUTOR_KEY) && storageGet(EXECUTOR_NAME_KEY)) ||
+      `wasm-executor-${randomHex(4)}`,
     executorType: "wasm",
     joinToken: "",
     colonyPrvKey: "",
@@ -634,6 +647,9 @@ function onStatusEvent(data) {
     return;
   }
 
+  if (model.state === "reconnecting" && !message.startsWith("reconnecting")) {
+    hideError(); // the server answers again
+  }
   if (message.startsWith("polling")) {
     if (model.state !== "polling") setState("polling", "polling");
     return; // once per long-poll: never logged
@@ -654,7 +670,12 @@ function onStatusEvent(data) {
     if (model.timings.registeredAt === null) model.timings.registeredAt = performance.now();
     setState("registered", "registered");
   } else if (message.startsWith("reconnecting")) {
-    setState("reconnecting", "reconnecting…", message.replace(/^reconnecting:?\s*/, ""));
+    const detail = message.replace(/^reconnecting:?\s*/, "");
+    setState("reconnecting", "reconnecting…", detail);
+    // Not fatal (the executor keeps trying), but say plainly what is wrong.
+    if (explainError(detail, lastSettings).title === "Connection error") {
+      showError(detail, "Connection error (retrying)");
+    }
   } else if (message.startsWith("paused")) {
     setState("paused", "paused", message.replace(/^paused:?\s*/, ""));
   } else if (message.startsWith("stopped")) {
@@ -697,6 +718,7 @@ function onMessage(data) {
     case "registered": {
       if (model.timings.registeredAt === null) model.timings.registeredAt = performance.now();
       if (data.executorPrvKey) storageSet(EXECUTOR_KEY, String(data.executorPrvKey));
+      if (data.executorName) storageSet(EXECUTOR_NAME_KEY, String(data.executorName));
       if (data.executorId) {
         model.executorId = String(data.executorId);
         storageSet(EXECUTOR_ID_KEY, model.executorId);
@@ -780,6 +802,7 @@ function resetKey() {
   if (model.running || model.stopping) return;
   storageRemove(EXECUTOR_KEY);
   storageRemove(EXECUTOR_ID_KEY);
+  storageRemove(EXECUTOR_NAME_KEY);
   model.executorId = "";
   addLog("info", "Executor key forgotten; a new one is generated on the next start.");
   schedule("controls");

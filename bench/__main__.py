@@ -1,0 +1,181 @@
+"""``bench/run [--quick] [--json] [--only NAME[,NAME]] [--keep]``: run the scenarios, print a table.
+
+Progress goes to stderr; stdout gets the table (or, with ``--json``, one JSON document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import browser, depth, latency, throughput
+from bench.common import FULL, QUICK, Result, Run, log, quiet_machine
+from colonies import crypto
+
+Scenario = Callable[[Run], Coroutine[Any, Any, list[Result]]]
+
+SCENARIOS: dict[str, tuple[Scenario, str]] = {
+    "floor": (throughput.floor, "bare Starlette+uvicorn signed endpoint vs the real getcolonymsg"),
+    "submit": (throughput.submit, "submit throughput alone"),
+    "e2e": (throughput.e2e, "end-to-end throughput with K = 1, 10, 50 executors"),
+    "dispatch": (latency.dispatch, "submit -> idle long-polling executor latency"),
+    "wait": (latency.wait_latency, "close -> wait() over /pubsub latency"),
+    "depth": (depth.depth, "assign latency and memory with 1k/100k/1M WAITING (alias: memory)"),
+    "browser": (browser.browser, "one headless Chromium tab: ready, registered, processes/s"),
+}
+ALIASES = {"memory": "depth"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    listing = "\n".join(f"  {name:9} {about}" for name, (_, about) in SCENARIOS.items())
+    parser = argparse.ArgumentParser(
+        prog="bench/run",
+        description="Benchmark a colonies server on 127.0.0.1 (see docs/performance.md).",
+        epilog=f"scenarios:\n{listing}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (< 1 min)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch dir (server logs)")
+    return parser.parse_args(argv)
+
+
+def selected(only: str) -> list[str]:
+    if not only:
+        return list(SCENARIOS)
+    names = [ALIASES.get(n.strip(), n.strip()) for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    return [n for n in SCENARIOS if n in names]
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers depend on."""
+    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(int(meminfo[1]) / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "crypto_backend": crypto.BACKEND,
+        "uvloop": find_spec("uvloop") is not None,
+        "httptools": find_spec("httptools") is not None,
+    }
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop for the load generators too, when installed (less client CPU per request)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run_all(
+    run: Run, names: list[str], background: dict[str, float]
+) -> tuple[list[Result], list[str]]:
+    """Each scenario in turn (after waiting for a quiet machine); a failure is a row."""
+    results: list[Result] = []
+    failed: list[str] = []
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        for name in names:
+            log(f"[bold]{name}[/]: {SCENARIOS[name][1]}")
+            background[name] = round(runner.run(quiet_machine()), 3)
+            started = time.perf_counter()
+            try:
+                results.extend(runner.run(SCENARIOS[name][0](run)))
+            except Exception as e:
+                traceback.print_exc()
+                failed.append(name)
+                results.append(Result(name, "FAILED", math.nan, "", f"{type(e).__name__}: {e}"))
+            log(f"{name}: done in {time.perf_counter() - started:.1f} s")
+    return results, failed
+
+
+def table(results: list[Result], facts: dict[str, Any], quick: bool) -> Table:
+    title = (
+        f"colonies benchmarks{' (--quick)' if quick else ''} — {facts['date']}, "
+        f"{facts['cpus']} CPUs ({facts['cpu']}), Python {facts['python']}, "
+        f"crypto {facts['crypto_backend']}"
+    )
+    out = Table(title=title, title_justify="left", show_lines=False)
+    out.add_column("Scenario", overflow="fold")
+    out.add_column("Parameters", overflow="fold")
+    out.add_column("Result", justify="right", no_wrap=True)
+    out.add_column("Unit", no_wrap=True)
+    out.add_column("Notes", overflow="fold")
+    for r in results:
+        out.add_row(r.scenario, r.params, r.display(), r.unit, r.notes)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = selected(args.only)
+    if crypto.BACKEND != "coincurve":
+        log("[red]coincurve is not available: the load generators would be the bottleneck[/]")
+        return 2
+    facts = machine()
+    facts["background_cores"] = {}  # what other processes used before each scenario
+    root = Path(tempfile.mkdtemp(prefix="colonies-bench-"))
+    run = Run(QUICK if args.quick else FULL, args.quick, root)
+    started = time.perf_counter()
+    try:
+        results, failed = run_all(run, names, facts["background_cores"])
+    finally:
+        if args.keep:
+            log(f"scratch dir kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    facts["total_seconds"] = round(time.perf_counter() - started, 1)
+    log(f"all done in {facts['total_seconds']:.0f} s")
+    if args.json:
+        document = {
+            "machine": facts,
+            "quick": args.quick,
+            "results": [r.to_dict() for r in results],
+        }
+        print(json.dumps(document, indent=2, default=str))
+    else:
+        console = Console(width=None if sys.stdout.isatty() else 200)
+        console.print(table(results, facts, args.quick))
+    if failed:
+        log(f"[red]failed: {', '.join(failed)}[/]")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

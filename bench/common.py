@@ -1,0 +1,519 @@
+"""What every scenario shares: sizes, result rows, the server under test in its own process,
+identities, CPU and memory meters, and bounded load loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import aiohttp
+from rich.console import Console
+
+from colonies import crypto
+from colonies.client import AsyncClient
+from colonies.model import Colony, Conditions, Executor, FunctionSpec
+
+REPO = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+COLONY = "dev"
+# In-flight requests of one load generator (submitters, request floods): enough to keep a
+# single-process server busy on 2 cores without turning the client into the bottleneck.
+CONCURRENCY = 16
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+START_TIMEOUT = 120.0  # a server on a 1M-process database, on a busy machine
+
+progress = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def log(message: str) -> None:
+    """One progress line on stderr (stdout is for the table or the JSON)."""
+    progress.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
+
+
+# --- sizes, results -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each scenario does; ``QUICK`` is the smoke run."""
+
+    requests: int = 5000  # floor and getcolony, each
+    submit_processes: int = 5000
+    e2e_processes: int = 5000
+    e2e_executors: tuple[int, ...] = (1, 10, 50)
+    dispatch_samples: int = 500
+    dispatch_executors: tuple[int, ...] = (1, 10, 50)
+    wait_samples: int = 300
+    depths: tuple[int, ...] = (1_000, 100_000, 1_000_000)
+    depth_samples: int = 300
+    browser_processes: int = 2000
+    warmup: int = 200
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    requests=500,
+    submit_processes=500,
+    e2e_processes=500,
+    e2e_executors=(1, 10, 50),
+    dispatch_samples=100,
+    dispatch_executors=(10,),
+    wait_samples=50,
+    depths=(1_000, 10_000),
+    depth_samples=100,
+    browser_processes=300,
+    warmup=30,
+)
+
+
+@dataclass
+class Result:
+    """One row of the table: ``value`` in ``unit``; ``shown`` overrides how the value prints
+    (latencies show p50 / p95 / p99); ``data`` holds the details for ``--json``."""
+
+    scenario: str
+    params: str
+    value: float
+    unit: str
+    notes: str = ""
+    shown: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def display(self) -> str:
+        if self.shown:
+            return self.shown
+        return f"{self.value:,.0f}" if self.value >= 100 else f"{self.value:,.2f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "params": self.params,
+            "value": self.value,
+            "unit": self.unit,
+            "shown": self.display(),
+            "notes": self.notes,
+            **self.data,
+        }
+
+
+def summarize(samples_s: Sequence[float]) -> dict[str, float]:
+    """Nearest-rank percentiles of latencies given in seconds, reported in milliseconds."""
+    ordered = sorted(samples_s)
+    if not ordered:
+        raise ValueError("no samples")
+
+    def rank(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
+
+    return {
+        "n": len(ordered),
+        "p50": rank(0.50),
+        "p95": rank(0.95),
+        "p99": rank(0.99),
+        "mean": sum(ordered) / len(ordered) * 1000,
+        "min": ordered[0] * 1000,
+        "max": ordered[-1] * 1000,
+    }
+
+
+def latency_result(
+    scenario: str, params: str, samples_s: Sequence[float], notes: str, **data: Any
+) -> Result:
+    """A latency row: p50 as the value, p50 / p95 / p99 shown."""
+    stats = summarize(samples_s)
+    return Result(
+        scenario,
+        params,
+        stats["p50"],
+        "ms p50/p95/p99",
+        notes,
+        shown=f"{stats['p50']:.2f} / {stats['p95']:.2f} / {stats['p99']:.2f}",
+        data={"latency_ms": stats, **data},
+    )
+
+
+def megabytes(n: int) -> float:
+    return n / (1024 * 1024)
+
+
+# --- /proc meters -------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of a process, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds the whole machine has spent not idle (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+async def quiet_machine(limit: float = 0.3, patience: float = 30.0) -> float:
+    """Wait (up to ``patience`` s) until other processes use less than ``limit`` of a core;
+    returns what they used over the last second (reported, since it skews every number)."""
+    deadline = time.monotonic() + patience
+    warned = False
+    while True:
+        busy, own = machine_busy_seconds(), time.process_time()
+        await asyncio.sleep(1.0)
+        others = max(0.0, machine_busy_seconds() - busy - (time.process_time() - own))
+        if others < limit or time.monotonic() > deadline:
+            if others >= limit:
+                log(f"[yellow]other processes still use {others:.0%} of a core; going on[/]")
+            return others
+        if not warned:
+            log(f"other processes use {others:.0%} of a core; waiting up to {patience:.0f} s")
+            warned = True
+
+
+@dataclass(frozen=True)
+class Window:
+    """Wall time and CPU time over one measurement window."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float
+    machine_cpu: float
+
+    @property
+    def client_share(self) -> float:
+        return self.client_cpu / self.wall
+
+    @property
+    def server_share(self) -> float:
+        return self.server_cpu / self.wall
+
+    def notes(self) -> str:
+        cores = os.cpu_count() or 1
+        return (
+            f"CPU: client {self.client_share:.0%}, server {self.server_share:.0%}, "
+            f"machine {self.machine_cpu / self.wall:.0%} of {cores * 100}%"
+        )
+
+    def data(self) -> dict[str, float]:
+        return {
+            "wall_s": self.wall,
+            "client_cpu_share": self.client_share,
+            "server_cpu_share": self.server_share,
+            "machine_cpu_share": self.machine_cpu / self.wall,
+        }
+
+
+class Meter:
+    """``with Meter(pid) as m: ...`` then ``m.window``: wall, this process's CPU
+    (``time.process_time``), the server's CPU (/proc) and the machine's."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+        self._start = (0.0, 0.0, 0.0, 0.0)
+        self.window = Window(0.0, 0.0, 0.0, 0.0)
+
+    def _now(self) -> tuple[float, float, float, float]:
+        return (
+            time.perf_counter(),
+            time.process_time(),
+            cpu_seconds(self.pid),
+            machine_busy_seconds(),
+        )
+
+    def __enter__(self) -> Self:
+        self._start = self._now()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        end = self._now()
+        self.window = Window(*(b - a for a, b in zip(self._start, end, strict=True)))
+
+
+# --- the server under test ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without COLONIES_* (a sourced dev.env must not leak into a server)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
+
+
+class ServerProcess:
+    """A server (ours, or the floor app) as a child process, logging to ``log_path``."""
+
+    def __init__(self, name: str, argv: list[str], port: int, log_path: Path) -> None:
+        self.name, self.argv, self.port, self.log_path = name, argv, port, log_path
+        self.url = f"http://{HOST}:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self, timeout: float = START_TIMEOUT) -> float:
+        """Start and wait for ``GET /health``; the seconds that took."""
+        started = time.perf_counter()
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=REPO,
+            env=clean_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches only the bench
+        )
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if self.proc.poll() is not None:
+                    tail = self.log_path.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{tail}")
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with session.get(self.url + "/health") as reply:
+                        if reply.status == 200:
+                            return time.perf_counter() - started
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.name} did not answer /health in {timeout:.0f} s")
+                await asyncio.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGINT (graceful), then SIGKILL if it does not exit in time."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def rss(self) -> int:
+        return rss_bytes(self.pid)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The run's identities: server owner, colony owner and a member (an approved executor)."""
+
+    server: str = field(default_factory=crypto.generate_private_key)
+    colony: str = field(default_factory=crypto.generate_private_key)
+    member: str = field(default_factory=crypto.generate_private_key)
+
+
+@dataclass
+class Server:
+    """A running, bootstrapped server: colony ``dev`` and an approved member."""
+
+    process: ServerProcess
+    keys: Keys
+    start_seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def client(self, prvkey: str | None = None) -> AsyncClient:
+        return AsyncClient(self.url, prvkey or self.keys.member)
+
+    def meter(self) -> Meter:
+        return Meter(self.pid)
+
+
+@dataclass
+class Run:
+    """One invocation: sizes and a scratch directory for data dirs and logs."""
+
+    sizes: Sizes
+    quick: bool
+    root: Path
+
+    def fresh_dir(self, name: str) -> Path:
+        path = self.root / name
+        n = 1
+        while path.exists():
+            n += 1
+            path = self.root / f"{name}-{n}"
+        path.mkdir(parents=True)
+        return path
+
+    def cleanup(self, data_dir: Path) -> None:
+        """Drop a data dir as soon as its scenario is done (1M-process databases are big)."""
+        for item in data_dir.iterdir():
+            if item.name.endswith(".log"):
+                continue
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+@contextlib.asynccontextmanager
+async def colonies_server(
+    run: Run, data_dir: Path | None = None, *, keys: Keys | None = None, name: str = "server"
+) -> AsyncIterator[Server]:
+    """``colonies server start`` on 127.0.0.1 with a fresh (or pre-seeded) data dir, then the
+    API bootstrap: colony ``dev`` (server key) and an approved member (colony key)."""
+    data_dir = data_dir or run.fresh_dir(name)
+    keys = keys or Keys()
+    port = free_port()
+    argv = python_module(
+        "colonies.cli",
+        *("server", "start", "--serverid", crypto.id_from_private_key(keys.server)),
+        *("--host", HOST, "--port", str(port), "--data-dir", str(data_dir)),
+    )
+    process = ServerProcess(name, argv, port, data_dir / "server.log")
+    try:
+        seconds = await process.start()
+        server = Server(process, keys, seconds)
+        await bootstrap(server)
+        yield server
+    finally:
+        process.stop()
+        run.cleanup(data_dir)
+
+
+async def bootstrap(server: Server) -> None:
+    async with AsyncClient(server.url, server.keys.server) as owner:
+        colonyid = crypto.id_from_private_key(server.keys.colony)
+        await owner.add_colony(Colony(colonyid=colonyid, name=COLONY))
+    await register_executors(server, [server.keys.member], "member", ["member"])
+
+
+async def register_executors(
+    server: Server, prvkeys: Sequence[str], executortype: str, names: Sequence[str]
+) -> None:
+    """Register and approve one executor per key and name, signed by the colony key."""
+    async with AsyncClient(server.url, server.keys.colony) as owner:
+
+        async def one(i: int) -> None:
+            name = names[i]
+            await owner.add_executor(
+                Executor(
+                    executorid=crypto.id_from_private_key(prvkeys[i]),
+                    executortype=executortype,
+                    executorname=name,
+                    colonyname=COLONY,
+                )
+            )
+            await owner.approve_executor(COLONY, name)
+
+        await run_concurrently(len(prvkeys), 8, one, timeout=60)
+
+
+async def new_executors(server: Server, count: int, executortype: str) -> list[str]:
+    """``count`` fresh approved executors of ``executortype``; their private keys."""
+    keys = [crypto.generate_private_key() for _ in range(count)]
+    names = [f"{executortype}-{i}" for i in range(count)]
+    await register_executors(server, keys, executortype, names)
+    return keys
+
+
+@contextlib.asynccontextmanager
+async def clients(url: str, prvkeys: Iterable[str]) -> AsyncIterator[list[AsyncClient]]:
+    """One ``AsyncClient`` (own connection pool) per key, closed afterwards."""
+    opened = [AsyncClient(url, key) for key in prvkeys]
+    try:
+        yield opened
+    finally:
+        await asyncio.gather(*(c.close_transport() for c in opened), return_exceptions=True)
+
+
+def echo_spec(executortype: str, i: int = 0) -> FunctionSpec:
+    """A small, typical process: ``echo`` with one argument."""
+    return FunctionSpec(
+        funcname="echo",
+        args=[f"hello {i}"],
+        conditions=Conditions(colonyname=COLONY, executortype=executortype),
+    )
+
+
+# --- bounded loops ------------------------------------------------------------------------
+
+
+async def run_concurrently(
+    count: int, concurrency: int, op: Callable[[int], Awaitable[Any]], *, timeout: float
+) -> None:
+    """``op(0) … op(count-1)`` with at most ``concurrency`` in flight, within ``timeout`` s."""
+    indexes = iter(range(count))
+
+    async def worker() -> None:
+        for i in indexes:  # one iterator shared by all workers
+            await op(i)
+
+    async with asyncio.timeout(timeout):
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, count))))
+
+
+async def until_set(event: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Wait for ``event``; if one of ``tasks`` ends first, re-raise its error."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        pending: set[asyncio.Future[Any]] = {waiter, *tasks}
+        while not event.is_set():
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not waiter and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            if waiter not in pending and not event.is_set():
+                break
+    finally:
+        waiter.cancel()
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def rate_timeout(count: int, slowest_rate: float = 20.0, slack: float = 60.0) -> float:
+    """A generous bound for ``count`` operations (never hang a benchmark)."""
+    return count / slowest_rate + slack
