@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,7 +28,7 @@ from colonies.store.base import Store
 
 log = logging.getLogger("colonies.server")
 
-TEXT = "text/plain; charset=utf-8"
+TEXT_BYTES = b"text/plain; charset=utf-8"
 # Long-polls that must end when their client goes away (the wake-up is then passed on).
 LONG_POLLS = frozenset({"assignprocessmsg"})
 
@@ -37,18 +37,35 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, refusing to buffer more than ``limit`` bytes."""
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client went away while sending the body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-def _reply(status: int, body: str) -> Response:
-    return Response(body, status_code=status, media_type=TEXT)
+async def send_reply(send: Send, status: int, body: str) -> None:
+    data = body.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", TEXT_BYTES),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -70,14 +87,16 @@ async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str, 
     return 200, rpc.build_reply(route.reply_type, result), result
 
 
-async def long_poll(ctx: ServerContext, request: Request, parsed: rpc.Request) -> Response:
-    """Run a long-poll until it answers or its client hangs up.
+async def long_poll(
+    ctx: ServerContext, receive: Receive, parsed: rpc.Request
+) -> tuple[int, str] | None:
+    """Run a long-poll until it answers, or its client hangs up (then ``None``: no reply).
 
     A hang-up cancels the wait, which passes the waiter's wake-up on. If the handler had already
     claimed a process when the client went away, the process goes back to the queue.
     """
     work = asyncio.ensure_future(dispatch(ctx, parsed))
-    gone = asyncio.ensure_future(_until_disconnect(request.receive))
+    gone = asyncio.ensure_future(_until_disconnect(receive))
     try:
         done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # also when the server cancels this request on shutdown
@@ -86,12 +105,47 @@ async def long_poll(ctx: ServerContext, request: Request, parsed: rpc.Request) -
             work.cancel()
     if work in done:
         status, body, _ = work.result()
-        return _reply(status, body)
+        return status, body
     with contextlib.suppress(asyncio.CancelledError):
         status, _, result = await work
         if status == 200 and isinstance(result, dict):
             await release(ctx, str(result.get("processid", "")), parsed.signer)
-    return Response(status_code=499)
+    return None
+
+
+class ApiEndpoint:
+    """``POST /api`` as plain ASGI, in front of Starlette's router.
+
+    Every RPC comes through here, so it skips the router and the request/response objects
+    (~20% of a request's server time): read the body, verify, dispatch, write the envelope.
+    """
+
+    def __init__(self, app: ASGIApp, ctx: ServerContext, routes: Mapping[str, Any]) -> None:
+        self.app, self.ctx, self.routes = app, ctx, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/api" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        limit = self.ctx.config.max_body_bytes
+        try:
+            parsed = rpc.parse_request(await read_body(receive, limit), self.routes)
+        except BodyTooLarge:
+            message = f"Request body is larger than {limit} bytes"
+            await send_reply(send, 413, rpc.build_error(413, message))
+            return
+        except ConnectionResetError:
+            return
+        except RPCError as e:
+            await send_reply(send, e.status, rpc.build_error(e.status, e.message))
+            return
+        if parsed.payloadtype in LONG_POLLS:
+            reply = await long_poll(self.ctx, receive, parsed)
+            if reply is not None:
+                await send_reply(send, *reply)
+            return
+        status, body, _ = await dispatch(self.ctx, parsed)
+        await send_reply(send, status, body)
 
 
 def create_app(
@@ -104,22 +158,6 @@ def create_app(
     config = config or ServerConfig()
     ctx = ServerContext(store=store, config=config)
     routes = handlers.load()
-
-    async def api(request: Request) -> Response:
-        try:
-            body = await read_body(request, config.max_body_bytes)
-            parsed = rpc.parse_request(body, routes)
-        except BodyTooLarge:
-            message = f"Request body is larger than {config.max_body_bytes} bytes"
-            return _reply(413, rpc.build_error(413, message))
-        except ClientDisconnect:
-            return Response(status_code=400)
-        except RPCError as e:
-            return _reply(e.status, rpc.build_error(e.status, e.message))
-        if parsed.payloadtype in LONG_POLLS:
-            return await long_poll(ctx, request, parsed)
-        status, reply, _ = await dispatch(ctx, parsed)
-        return _reply(status, reply)
 
     async def health(request: Request) -> Response:
         return Response(b"", status_code=200)
@@ -139,13 +177,13 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/api", api, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             WebSocketRoute("/pubsub", pubsub.endpoint(ctx, routes)),
             *(web or []),
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(ApiEndpoint, ctx=ctx, routes=routes)
     app.add_middleware(GinCORS)
     app.state.ctx = ctx
     return app
