@@ -28,6 +28,7 @@ from bench.common import (
     python_module,
     rate_timeout,
     run_concurrently,
+    summarize,
 )
 from colonies.browser import CONCURRENCY as SLOTS
 from colonies.client import AsyncClient
@@ -47,6 +48,17 @@ WASM = "wasm"
 READY_TIMEOUT_MS = 60_000
 REGISTERED_MS = 30_000
 SAMPLE_EVERY = 0.1  # s between reads of the page's counters
+FETCH_SAMPLES = 100
+# The tab's own floor: sequential fetch() round trips from the page to the server's /health.
+FETCH_PROBE = """async (n) => {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await (await fetch("/health", { cache: "no-store" })).text();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}"""
 GOALS = {"rate": 200.0, "ready_ms": 3500.0, "registered_ms": 1000.0}
 
 
@@ -146,6 +158,7 @@ async def browser(run: Run) -> list[Result]:
                 await page.goto(f"{dev.url}/executor/")
                 await wait_js(page, "colonies.state === 'ready'", READY_TIMEOUT_MS)
                 loaded = await page.evaluate("colonies.timings")
+                fetch_ms = await page.evaluate(FETCH_PROBE, FETCH_SAMPLES)
 
                 log(f"browser: submitting {count} echo processes")
                 async with AsyncClient(dev.url, member) as client:
@@ -167,7 +180,7 @@ async def browser(run: Run) -> list[Result]:
                 used = {k: v - before.get(k, 0.0) for k, v in after.items()}
             finally:
                 await chromium.close()
-        return results(count, loaded, started, samples, failed, meter, used)
+        return results(count, loaded, started, samples, failed, meter, used, fetch_ms)
     finally:
         dev.stop()
         if data_dir.exists():
@@ -199,8 +212,10 @@ def results(
     failed: int,
     meter: Meter,
     chromium: dict[str, float],
+    fetch_ms: list[float],
 ) -> list[Result]:
     window = meter.window
+    fetch = summarize([ms / 1000 for ms in fetch_ms])
     shares = ", ".join(
         f"{kind} {seconds / window.wall:.0%}"
         for kind, seconds in sorted(chromium.items(), key=lambda item: -item[1])
@@ -219,13 +234,15 @@ def results(
             rate,
             "processes/s",
             f"goal ≥ {GOALS['rate']:.0f}; steady part (10-90%); overall {overall:.0f}/s; "
-            f"{failed} failed; {window.notes()}; Chromium: {shares}",
+            f"{failed} failed; page fetch() round trip p50 {fetch['p50']:.1f} ms; "
+            f"{window.notes()}; Chromium: {shares}",
             data={
                 **window.data(),
                 "overall_rate": overall,
                 "failed": failed,
                 "slots": SLOTS,
                 "chromium_cpu_share": {k: v / window.wall for k, v in chromium.items()},
+                "fetch_rtt_ms": fetch,
             },
         ),
         Result(

@@ -61,21 +61,23 @@ class Sizes:
     depth_samples: int = 300
     browser_processes: int = 2000
     warmup: int = 200
+    idle_seconds: float = 3.0  # memory and CPU of a server nobody calls
 
 
 FULL = Sizes()
 QUICK = Sizes(
     requests=500,
     submit_processes=500,
-    e2e_processes=500,
+    e2e_processes=300,
     e2e_executors=(1, 10, 50),
     dispatch_samples=100,
     dispatch_executors=(10,),
     wait_samples=50,
     depths=(1_000, 10_000),
     depth_samples=100,
-    browser_processes=300,
+    browser_processes=200,
     warmup=30,
+    idle_seconds=1.0,
 )
 
 
@@ -176,13 +178,14 @@ def machine_busy_seconds() -> float:
 
 async def quiet_machine(limit: float = 0.3, patience: float = 30.0) -> float:
     """Wait (up to ``patience`` s) until other processes use less than ``limit`` of a core;
-    returns what they used over the last second (reported, since it skews every number)."""
+    returns what they used over the last half second (it skews every number, so it is
+    reported)."""
     deadline = time.monotonic() + patience
     warned = False
     while True:
         busy, own = machine_busy_seconds(), time.process_time()
-        await asyncio.sleep(1.0)
-        others = max(0.0, machine_busy_seconds() - busy - (time.process_time() - own))
+        await asyncio.sleep(0.5)
+        others = max(0.0, machine_busy_seconds() - busy - (time.process_time() - own)) / 0.5
         if others < limit or time.monotonic() > deadline:
             if others >= limit:
                 log(f"[yellow]other processes still use {others:.0%} of a core; going on[/]")

@@ -41,7 +41,6 @@ ARG = "__BENCH_ARG__"
 BATCH = 50_000
 SPACING_NS = 1_000_000  # seeded processes were submitted 1 ms apart, the newest just now
 WARMUP = 20
-IDLE_SECONDS = 3.0
 
 
 def _template(initiatorid: str) -> Process:
@@ -130,10 +129,10 @@ async def assign_samples(executor: AsyncClient, count: int) -> tuple[list[float]
     return assigns, closes
 
 
-async def idle(server: Server) -> tuple[int, float]:
-    """RSS and CPU share of the server while nobody calls it for ``IDLE_SECONDS``."""
+async def idle(server: Server, seconds: float) -> tuple[int, float]:
+    """RSS and CPU share of the server while nobody calls it for ``seconds``."""
     with server.meter() as meter:
-        await asyncio.sleep(IDLE_SECONDS)
+        await asyncio.sleep(seconds)
     return server.process.rss(), meter.window.server_share
 
 
@@ -148,13 +147,13 @@ async def colony_stats_ms(server: Server) -> float:
     return statistics.median(times) * 1000
 
 
-def memory_row(params: str, rss: int, idle_share: float, notes: str = "") -> Result:
+def memory_row(params: str, rss: int, idle_share: float, seconds: float, notes: str = "") -> Result:
     return Result(
         "server memory (VmRSS)",
         params,
         megabytes(rss),
         "MiB",
-        f"idle CPU {idle_share:.1%} over {IDLE_SECONDS:.0f} s" + (f"; {notes}" if notes else ""),
+        f"idle CPU {idle_share:.1%} over {seconds:.0f} s" + (f"; {notes}" if notes else ""),
         data={"rss_bytes": rss, "idle_cpu_share": idle_share},
     )
 
@@ -162,11 +161,14 @@ def memory_row(params: str, rss: int, idle_share: float, notes: str = "") -> Res
 async def depth(run: Run) -> list[Result]:
     """Memory at idle on an empty store, then assign latency and memory at each depth."""
     rows = []
+    idle_s = run.sizes.idle_seconds
     async with colonies_server(run, name="idle") as server, server.client() as client:
         for _ in range(run.sizes.warmup):
             await client.get_colony(COLONY)
-        rss, share = await idle(server)
-        rows.append(memory_row("idle, empty store (after bootstrap and warm-up)", rss, share))
+        rss, share = await idle(server, idle_s)
+        rows.append(
+            memory_row("idle, empty store (after bootstrap and warm-up)", rss, share, idle_s)
+        )
 
     count = run.sizes.depth_samples
     for n in run.sizes.depths:
@@ -185,7 +187,7 @@ async def depth(run: Run) -> list[Result]:
                 with server.meter() as meter:
                     assigns, closes = await assign_samples(executor, count)
             stats_ms = await colony_stats_ms(server)
-            rss, share = await idle(server)
+            rss, share = await idle(server, idle_s)
         close = summarize(closes)
         rows.append(
             latency_result(
@@ -208,6 +210,7 @@ async def depth(run: Run) -> list[Result]:
                 f"{n:,} WAITING processes",
                 rss,
                 share,
+                idle_s,
                 f"database {megabytes(size):,.0f} MiB, seeded in {seconds:.1f} s",
             )
         )

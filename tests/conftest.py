@@ -22,6 +22,18 @@ from colonies.store.sqlite import SQLiteStore
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here
+# Without the networking flags Chromium tries to reach Google's hosts on this closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:

@@ -23,20 +23,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from colonies import crypto, jointoken
-from conftest import REPO, free_port
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
 from test_dev_command import COLONIES, DevServer
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO / "test-artifacts"
 READY_MS = 60_000  # Pyodide boot on a slow, busy CI machine
 STATE_MS = 30_000  # registration, errors and reconnection

@@ -23,18 +23,8 @@ from colonies import jointoken
 from colonies.cli import app
 from colonies.client import Client
 from colonies.model import Conditions, FunctionSpec, ProcessState
-from conftest import LiveServer, free_port
+from conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USER_FUNCTIONS = textwrap.dedent('''
     """Functions of our own, shipped into the browser page."""
     from colonies.functions import FunctionSet
@@ -144,9 +134,7 @@ def test_page_from_another_origin_runs_user_functions(static_server: str, live: 
 
     member = add_executor(live, "submitter", executortype="cli")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto(static_server + "/")
         page.wait_for_function(
