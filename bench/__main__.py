@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import browser, depth, latency, throughput
-from bench.common import FULL, QUICK, Result, Run, log, quiet_machine
+from bench.common import FULL, QUICK, REPO, Result, Run, log, quiet_machine
 from colonies import crypto
 
 Scenario = Callable[[Run], Coroutine[Any, Any, list[Result]]]
@@ -56,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (< 1 min)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (server logs)")
+    parser.add_argument("--save", type=Path, help="also write the JSON document to this file")
     return parser.parse_args(argv)
 
 
@@ -91,7 +93,22 @@ def machine() -> dict[str, Any]:
         "crypto_backend": crypto.BACKEND,
         "uvloop": find_spec("uvloop") is not None,
         "httptools": find_spec("httptools") is not None,
+        "source": source_state(),
     }
+
+
+def source_state() -> str:
+    """The commit under test, and whether src/ has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head or 'unknown'}{' + uncommitted src/ changes' if dirty else ''}"
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -112,7 +129,9 @@ def run_all(
     with asyncio.Runner(loop_factory=new_loop) as runner:
         for name in names:
             log(f"[bold]{name}[/]: {SCENARIOS[name][1]}")
-            background[name] = round(runner.run(quiet_machine()), 3)
+            background[name] = round(
+                runner.run(quiet_machine(patience=run.sizes.quiet_patience)), 3
+            )
             started = time.perf_counter()
             try:
                 results.extend(runner.run(SCENARIOS[name][0](run)))
@@ -128,7 +147,7 @@ def table(results: list[Result], facts: dict[str, Any], quick: bool) -> Table:
     title = (
         f"colonies benchmarks{' (--quick)' if quick else ''} — {facts['date']}, "
         f"{facts['cpus']} CPUs ({facts['cpu']}), Python {facts['python']}, "
-        f"crypto {facts['crypto_backend']}"
+        f"crypto {facts['crypto_backend']}, source {facts['source']}"
     )
     out = Table(title=title, title_justify="left", show_lines=False)
     out.add_column("Scenario", overflow="fold")
@@ -150,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     facts = machine()
     facts["background_cores"] = {}  # what other processes used before each scenario
     root = Path(tempfile.mkdtemp(prefix="colonies-bench-"))
-    run = Run(QUICK if args.quick else FULL, args.quick, root)
+    run = Run(QUICK if args.quick else FULL, root)
     started = time.perf_counter()
     try:
         results, failed = run_all(run, names, facts["background_cores"])
@@ -161,13 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
     facts["total_seconds"] = round(time.perf_counter() - started, 1)
     log(f"all done in {facts['total_seconds']:.0f} s")
+    document = {"machine": facts, "quick": args.quick, "results": [r.to_dict() for r in results]}
+    text = json.dumps(document, indent=2, default=str)
+    if args.save:
+        args.save.write_text(text + "\n")
     if args.json:
-        document = {
-            "machine": facts,
-            "quick": args.quick,
-            "results": [r.to_dict() for r in results],
-        }
-        print(json.dumps(document, indent=2, default=str))
+        print(text)
     else:
         console = Console(width=None if sys.stdout.isatty() else 200)
         console.print(table(results, facts, args.quick))

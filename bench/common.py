@@ -51,6 +51,7 @@ class Sizes:
     """How much each scenario does; ``QUICK`` is the smoke run."""
 
     requests: int = 5000  # floor and getcolony, each
+    rtt_samples: int = 500  # the same, one at a time
     submit_processes: int = 5000
     e2e_processes: int = 5000
     e2e_executors: tuple[int, ...] = (1, 10, 50)
@@ -60,13 +61,16 @@ class Sizes:
     depths: tuple[int, ...] = (1_000, 100_000, 1_000_000)
     depth_samples: int = 300
     browser_processes: int = 2000
+    browser_reloads: int = 3  # page loads after the first, for "ready" with warm caches
     warmup: int = 200
     idle_seconds: float = 3.0  # memory and CPU of a server nobody calls
+    quiet_patience: float = 60.0  # s to wait for other processes to calm down, per scenario
 
 
 FULL = Sizes()
 QUICK = Sizes(
     requests=500,
+    rtt_samples=100,
     submit_processes=500,
     e2e_processes=300,
     e2e_executors=(1, 10, 50),
@@ -76,8 +80,10 @@ QUICK = Sizes(
     depths=(1_000, 10_000),
     depth_samples=100,
     browser_processes=200,
+    browser_reloads=1,
     warmup=30,
     idle_seconds=1.0,
+    quiet_patience=3.0,
 )
 
 
@@ -154,11 +160,17 @@ def megabytes(n: int) -> float:
 # --- /proc meters -------------------------------------------------------------------------
 
 
+def read_stat(path: Path) -> tuple[str, float]:
+    """The name and utime + stime (fields 2, 14 and 15) of a /proc/<pid>[/task/<tid>]/stat."""
+    text = path.read_text()
+    name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+    utime, stime = fields.split()[11:13]
+    return name, (int(utime) + int(stime)) / CLK_TCK
+
+
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """utime + stime of a process, from /proc/<pid>/stat."""
+    return read_stat(Path(f"/proc/{pid}/stat"))[1]
 
 
 def rss_bytes(pid: int) -> int:
@@ -326,9 +338,6 @@ class ServerProcess:
             self._log.close()
             self._log = None
 
-    def cpu(self) -> float:
-        return cpu_seconds(self.pid)
-
     def rss(self) -> int:
         return rss_bytes(self.pid)
 
@@ -370,7 +379,6 @@ class Run:
     """One invocation: sizes and a scratch directory for data dirs and logs."""
 
     sizes: Sizes
-    quick: bool
     root: Path
 
     def fresh_dir(self, name: str) -> Path:

@@ -1,11 +1,11 @@
 """The floor: what one signed request costs on our stack without the server's work.
 
-A bare Starlette app served by uvicorn exactly as ``colonies.server.runner.serve`` serves the
-real server (same uvicorn options, so the same httptools + uvloop auto-pick). ``POST /api``
-parses the envelope and recovers the signer with ``colonies.rpc.parse_request`` (the same
-secp256k1 recovery, coincurve) and answers a ``getcolonymsg``-shaped reply with
-``colonies.rpc.build_reply``; no store, no authorization, no handler. Run it with
-``python -m bench.floor --port P``.
+A Starlette app served by uvicorn exactly as ``colonies.server.runner.serve`` serves the real
+server (same uvicorn options, so the same httptools + uvloop auto-pick), with ``POST /api`` as a
+bare ASGI endpoint in front of the router: read the body, parse the envelope and recover the
+signer with ``colonies.rpc.parse_request`` (the same secp256k1 recovery, coincurve), answer a
+``getcolonymsg``-shaped reply built by ``colonies.rpc.build_reply``. No store, no authorization,
+no handler, no middleware. Run it with ``python -m bench.floor --port P``.
 """
 
 from __future__ import annotations
@@ -17,21 +17,45 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from colonies import rpc
 
 KNOWN_TYPES = frozenset({"getcolonymsg"})
 COLONY_ID = "0" * 64
-TEXT = "text/plain; charset=utf-8"
 
 
-async def api(request: Request) -> Response:
-    try:
-        parsed = rpc.parse_request(await request.body(), KNOWN_TYPES)
-    except rpc.RPCError as e:
-        return Response(rpc.build_error(e.status, e.message), e.status, media_type=TEXT)
-    colony = {"colonyid": COLONY_ID, "name": str(parsed.msg.get("colonyname", ""))}
-    return Response(rpc.build_reply(parsed.payloadtype, colony), media_type=TEXT)
+class Api:
+    """``POST /api`` as plain ASGI; everything else goes to the Starlette app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/api" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            parsed = rpc.parse_request(body, KNOWN_TYPES)
+            status = 200
+            colony = {"colonyid": COLONY_ID, "name": str(parsed.msg.get("colonyname", ""))}
+            reply = rpc.build_reply(parsed.payloadtype, colony)
+        except rpc.RPCError as e:
+            status, reply = e.status, rpc.build_error(e.status, e.message)
+        data = reply.encode()
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(data)),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
 
 
 async def health(request: Request) -> Response:
@@ -39,9 +63,9 @@ async def health(request: Request) -> Response:
 
 
 def create_app() -> Starlette:
-    return Starlette(
-        routes=[Route("/api", api, methods=["POST"]), Route("/health", health, methods=["GET"])]
-    )
+    app = Starlette(routes=[Route("/health", health, methods=["GET"])])
+    app.add_middleware(Api)
+    return app
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from bench.common import (
@@ -13,12 +14,14 @@ from bench.common import (
     Result,
     Run,
     ServerProcess,
+    Sizes,
     Window,
     cancel_all,
     clients,
     colonies_server,
     echo_spec,
     free_port,
+    latency_result,
     log,
     new_executors,
     python_module,
@@ -43,21 +46,55 @@ async def flood(
 
 
 def rate_row(scenario: str, params: str, count: int, window: Window, unit: str) -> Result:
-    per_request_us = window.server_cpu / count * 1e6
+    server_us = window.server_cpu / count * 1e6
+    client_us = window.client_cpu / count * 1e6
     return Result(
         scenario,
         params,
         count / window.wall,
         unit,
-        f"{window.notes()}; server {per_request_us:,.0f} µs CPU/request",
-        data={**window.data(), "count": count, "server_cpu_us_per_request": per_request_us},
+        f"{window.notes()}; CPU per request: server {server_us:,.0f} µs, "
+        f"client {client_us:,.0f} µs",
+        data={
+            **window.data(),
+            "count": count,
+            "server_cpu_us_per_request": server_us,
+            "client_cpu_us_per_request": client_us,
+        },
     )
+
+
+async def round_trips(count: int, op: Callable[[], Awaitable[object]]) -> list[float]:
+    """``count`` sequential calls (one in flight): their round trips in seconds."""
+    times = []
+    async with asyncio.timeout(count * 5 + 30):
+        for _ in range(count):
+            t0 = time.perf_counter()
+            await op()
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+async def measure_get_colony(
+    scenario: str, client: AsyncClient, pid: int, sizes: Sizes
+) -> list[Result]:
+    """Request rate with ``CONCURRENCY`` in flight, then round trips one at a time."""
+    rate = f"{sizes.requests:,} signed getcolonymsg, {CONCURRENCY} in flight"
+    window = await flood(
+        Meter(pid), sizes.requests, sizes.warmup, lambda i: client.get_colony(COLONY)
+    )
+    rtts = await round_trips(sizes.rtt_samples, lambda: client.get_colony(COLONY))
+    return [
+        rate_row(scenario, rate, sizes.requests, window, "req/s"),
+        latency_result(
+            scenario, f"{sizes.rtt_samples} getcolonymsg one at a time", rtts, "round trip"
+        ),
+    ]
 
 
 async def floor(run: Run) -> list[Result]:
     """Signed getcolonymsg: the bare floor app, then the real server, in the same run."""
     sizes = run.sizes
-    params = f"{sizes.requests:,} signed getcolonymsg, {CONCURRENCY} in flight"
     data_dir = run.fresh_dir("floor")
     port = free_port()
     floor_app = ServerProcess(
@@ -71,23 +108,14 @@ async def floor(run: Run) -> list[Result]:
         await floor_app.start()
         log(f"floor: {sizes.requests} requests to the bare Starlette app")
         async with AsyncClient(floor_app.url, crypto.generate_private_key()) as client:
-            window = await flood(
-                Meter(floor_app.pid),
-                sizes.requests,
-                sizes.warmup,
-                lambda i: client.get_colony(COLONY),
+            rows += await measure_get_colony(
+                "floor: bare ASGI + signature", client, floor_app.pid, sizes
             )
-        rows.append(
-            rate_row("floor: bare ASGI + signature", params, sizes.requests, window, "req/s")
-        )
     finally:
         floor_app.stop()
     async with colonies_server(run, name="getcolony") as server, server.client() as client:
         log(f"floor: {sizes.requests} getcolonymsg to the real server")
-        window = await flood(
-            server.meter(), sizes.requests, sizes.warmup, lambda i: client.get_colony(COLONY)
-        )
-        rows.append(rate_row("getcolony (real server)", params, sizes.requests, window, "req/s"))
+        rows += await measure_get_colony("getcolony (real server)", client, server.pid, sizes)
     return rows
 
 

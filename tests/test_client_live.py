@@ -85,7 +85,10 @@ def test_functions_are_registered_and_counted(live: LiveServer) -> None:
         client.submit(spec("echo", "hi"))
         process = client.assign("dev", timeout=5)
         client.close(process.processid, ["hi"])
-        [counted] = client.get_functions("dev", "exec-1")
+        deadline = time.monotonic() + 5  # counters are written in batches, within a second
+        while (counted := client.get_functions("dev", "exec-1")[0]).counter == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         assert counted.functionid == fn.functionid and counted.counter == 1
         client.remove_function(fn.functionid)
         assert client.get_functions("dev") == []

@@ -23,7 +23,7 @@ from colonies.server import handlers, pubsub
 from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.handlers import Msg
 from colonies.server.handlers.processes import release
-from colonies.server.sweeper import sweep_forever
+from colonies.server.sweeper import flush_function_runs, sweep_forever
 from colonies.store.base import Store
 
 log = logging.getLogger("colonies.server")
@@ -173,6 +173,7 @@ def create_app(
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await flush_function_runs(ctx)
             await store.close()
 
     app = Starlette(

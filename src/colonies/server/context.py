@@ -60,6 +60,10 @@ class ServerContext:
     executors: TTLCache[str, Executor | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     paused: TTLCache[str, bool] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     last_alive: dict[str, float] = field(default_factory=dict)
+    # (colony, executor name, funcname) -> [(wait s, run s)], written by the sweeper
+    function_runs: dict[tuple[str, str, str], list[tuple[float, float]]] = field(
+        default_factory=dict
+    )
 
     async def server_id(self) -> str:
         return await self.store.get_server_id()

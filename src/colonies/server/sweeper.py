@@ -1,4 +1,7 @@
-"""Deadlines (spec §6.4): fail or re-queue processes past ``maxexectime``/``maxwaittime``.
+"""Periodic work: deadlines (spec §6.4) and function counters.
+
+Processes past ``maxexectime``/``maxwaittime`` are failed or re-queued; runs queued by closes are
+folded into the registered functions' counters.
 
 Runs once a second on every replica; each change is a compare-and-set in the store, so two
 replicas sweeping the same process cannot both act on it.
@@ -64,10 +67,30 @@ async def _expire(ctx: ServerContext, process: Process, now: int) -> Process | N
     )
 
 
+async def flush_function_runs(ctx: ServerContext) -> None:
+    """Fold the queued runs into each registered function's counters."""
+    runs, ctx.function_runs = ctx.function_runs, {}
+    for (colonyname, executorname, funcname), samples in runs.items():
+        function = await ctx.store.find_function(colonyname, executorname, funcname)
+        if function is None:
+            continue
+        for wait, run in samples:
+            first = function.counter == 0
+            function.counter += 1
+            function.minwaittime = wait if first else min(function.minwaittime, wait)
+            function.maxwaittime = max(function.maxwaittime, wait)
+            function.minexectime = run if first else min(function.minexectime, run)
+            function.maxexectime = max(function.maxexectime, run)
+            function.avgwaittime = wait if first else (function.avgwaittime + wait) / 2
+            function.avgexectime = run if first else (function.avgexectime + run) / 2
+        await ctx.store.update_function(function)
+
+
 async def sweep_forever(ctx: ServerContext) -> None:
     while True:
         await asyncio.sleep(ctx.config.sweep_interval)
         try:
             await sweep_once(ctx)
+            await flush_function_runs(ctx)
         except Exception:
-            log.exception("deadline sweep failed; retrying next period")
+            log.exception("periodic sweep failed; retrying next period")
