@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import shutil
@@ -56,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (< 1 min)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch dir (server logs)")
+    parser.add_argument("--keep", action="store_true", help="keep scratch dir, logs, databases")
     parser.add_argument("--save", type=Path, help="also write the JSON document to this file")
     return parser.parse_args(argv)
 
@@ -138,12 +137,15 @@ def run_all(
             except Exception as e:
                 traceback.print_exc()
                 failed.append(name)
-                results.append(Result(name, "FAILED", math.nan, "", f"{type(e).__name__}: {e}"))
+                error = f"{type(e).__name__}: {e}"
+                row = Result(name, "", 0.0, "", error, shown="FAILED", data={"failed": True})
+                results.append(row)
             log(f"{name}: done in {time.perf_counter() - started:.1f} s")
     return results, failed
 
 
 def table(results: list[Result], facts: dict[str, Any], quick: bool) -> Table:
+    """The Rich table printed at the end."""
     title = (
         f"colonies benchmarks{' (--quick)' if quick else ''} — {facts['date']}, "
         f"{facts['cpus']} CPUs ({facts['cpu']}), Python {facts['python']}, "
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     facts = machine()
     facts["background_cores"] = {}  # what other processes used before each scenario
     root = Path(tempfile.mkdtemp(prefix="colonies-bench-"))
-    run = Run(QUICK if args.quick else FULL, root)
+    run = Run(QUICK if args.quick else FULL, root, keep=args.keep)
     started = time.perf_counter()
     try:
         results, failed = run_all(run, names, facts["background_cores"])

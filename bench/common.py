@@ -83,7 +83,7 @@ QUICK = Sizes(
     browser_reloads=1,
     warmup=30,
     idle_seconds=1.0,
-    quiet_patience=3.0,
+    quiet_patience=1.0,
 )
 
 
@@ -151,6 +151,11 @@ def latency_result(
         shown=f"{stats['p50']:.2f} / {stats['p95']:.2f} / {stats['p99']:.2f}",
         data={"latency_ms": stats, **data},
     )
+
+
+def plural(n: int, word: str) -> str:
+    """``plural(1, "executor")`` -> "1 executor", ``plural(10, …)`` -> "10 executors"."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def megabytes(n: int) -> float:
@@ -380,6 +385,7 @@ class Run:
 
     sizes: Sizes
     root: Path
+    keep: bool = False  # keep data dirs (databases) for a look afterwards
 
     def fresh_dir(self, name: str) -> Path:
         path = self.root / name
@@ -391,7 +397,10 @@ class Run:
         return path
 
     def cleanup(self, data_dir: Path) -> None:
-        """Drop a data dir as soon as its scenario is done (1M-process databases are big)."""
+        """Drop a data dir as soon as its scenario is done (1M-process databases are big),
+        unless the run keeps everything."""
+        if self.keep:
+            return
         for item in data_dir.iterdir():
             if item.name.endswith(".log"):
                 continue

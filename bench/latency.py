@@ -17,6 +17,7 @@ from bench.common import (
     latency_result,
     log,
     new_executors,
+    plural,
     summarize,
 )
 from colonies.client import AsyncClient
@@ -24,7 +25,7 @@ from colonies.errors import NoProcessAvailable
 from colonies.model import ProcessState
 
 POLL_TIMEOUT = 10  # s, the executors' long-poll
-SETTLE = 0.5  # s for freshly started executors to be long-polling
+SETTLE = 0.5  # s for new executors to be long-polling (and the server to drop cancelled polls)
 GAP = 0.005  # s between samples, for the executor that just closed to poll again
 SUBSCRIBE_GRACE = 0.05  # s for wait() to connect and subscribe before the close
 SAMPLE_TIMEOUT = 10.0  # s, any one sample
@@ -84,7 +85,7 @@ async def dispatch(run: Run) -> list[Result]:
         rows.append(
             latency_result(
                 "dispatch latency (submit returned → assign returned)",
-                f"{k} idle executors long-polling, {count} samples, one at a time",
+                f"{plural(k, 'idle executor')} long-polling, {count} samples, one at a time",
                 from_return,
                 f"from submit sent: p50 {sent['p50']:.2f} / p99 {sent['p99']:.2f} ms"
                 + (f"; {early} samples negative (assign first)" if early else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +25,7 @@ from bench.common import (
     latency_result,
     log,
     new_executors,
+    plural,
     python_module,
     rate_timeout,
     run_concurrently,
@@ -32,6 +34,9 @@ from bench.common import (
 from colonies import crypto
 from colonies.client import AsyncClient
 from colonies.errors import NoProcessAvailable
+
+STALL = 30.0  # s without a single close before an end-to-end run is declared stuck
+POLL_TIMEOUT = 1  # s, the executors' long-poll in the end-to-end runs
 
 
 async def flood(
@@ -135,18 +140,34 @@ async def submit(run: Run) -> list[Result]:
 
 
 async def pipeline(
-    submitter: AsyncClient, executors: list[AsyncClient], count: int, executortype: str
+    submitter: AsyncClient,
+    executors: list[AsyncClient],
+    count: int,
+    executortype: str,
+    meter: Meter | None = None,
 ) -> None:
     """Submit ``count`` processes (``CONCURRENCY`` in flight) while every executor loops
-    assign -> close; returns once all ``count`` are closed."""
-    closed = 0
+    assign -> close; ``meter`` (if given) covers the first submit to the last close. Fails if
+    nothing is closed for ``STALL`` seconds.
+
+    Afterwards the executors finish their current long-poll instead of being cancelled: a
+    long-poll whose client hangs up just as a process arrives can take that process with it
+    (see docs/performance.md), which would strand a process of the next run.
+    """
+    submitted = closed = 0
     finished = asyncio.Event()
+    stopping = False
+
+    async def submit(i: int) -> None:
+        nonlocal submitted
+        await submitter.submit(echo_spec(executortype, i))
+        submitted += 1
 
     async def work(client: AsyncClient) -> None:
         nonlocal closed
-        while True:
+        while not stopping:
             try:
-                process = await client.assign(COLONY, 1)
+                process = await client.assign(COLONY, POLL_TIMEOUT)
             except NoProcessAvailable:
                 continue
             await client.close(process.processid, list(process.spec.args))
@@ -154,21 +175,31 @@ async def pipeline(
             if closed >= count:
                 finished.set()
 
+    async def watchdog() -> None:
+        last, since = -1, time.monotonic()
+        while True:
+            await asyncio.sleep(1)
+            if closed != last:
+                last, since = closed, time.monotonic()
+            elif time.monotonic() - since > STALL:
+                raise TimeoutError(
+                    f"no process closed for {STALL:.0f} s: {closed:,} of {count:,} closed, "
+                    f"{submitted:,} submitted"
+                )
+
     workers = [asyncio.create_task(work(c)) for c in executors]
-    submitting = asyncio.create_task(
-        run_concurrently(
-            count,
-            CONCURRENCY,
-            lambda i: submitter.submit(echo_spec(executortype, i)),
-            timeout=rate_timeout(count),
-        )
-    )
+    submitting = run_concurrently(count, CONCURRENCY, submit, timeout=rate_timeout(count))
+    tasks = [asyncio.create_task(submitting), asyncio.create_task(watchdog())]
     try:
-        async with asyncio.timeout(rate_timeout(count)):
-            await until_set(finished, [submitting, *workers])
-            await submitting
+        with meter or contextlib.nullcontext():
+            async with asyncio.timeout(rate_timeout(count)):
+                await until_set(finished, [*tasks, *workers])
+        await tasks[0]
+        stopping = True
+        async with asyncio.timeout(POLL_TIMEOUT + 5):
+            await asyncio.gather(*workers)
     finally:
-        await cancel_all([submitting, *workers])
+        await cancel_all([*tasks, *workers])
 
 
 async def e2e(run: Run) -> list[Result]:
@@ -180,14 +211,14 @@ async def e2e(run: Run) -> list[Result]:
             keys = await new_executors(server, k, "e2e")
             async with server.client() as submitter, clients(server.url, keys) as executors:
                 await pipeline(submitter, executors, min(run.sizes.warmup, count), "e2e")
-                log(f"e2e: {count} processes, {k} executors")
-                with server.meter() as meter:
-                    await pipeline(submitter, executors, count, "e2e")
+                log(f"e2e: {count} processes, K={k}")
+                meter = server.meter()
+                await pipeline(submitter, executors, count, "e2e", meter)
         window = meter.window
         rows.append(
             Result(
                 "end-to-end (submit → assign → close)",
-                f"{count:,} processes, K={k} executors, {CONCURRENCY} submitters",
+                f"{count:,} processes, K = {plural(k, 'executor')}, {CONCURRENCY} submitters",
                 count / window.wall,
                 "processes/s",
                 window.notes(),

@@ -168,3 +168,26 @@ def test_pause_and_resume(live: LiveServer) -> None:
             ),
         )
         assert client.assign("dev", timeout=5).processid == process.processid
+
+
+async def test_a_poller_that_hangs_up_never_keeps_a_process(live: LiveServer) -> None:
+    """Hang up a long-poll and submit at once, many times: however the race between the
+    hang-up and the wake-up falls, the process must not stay claimed by the client that left."""
+    executor = add_executor(live, "quitter")
+    async with AsyncClient(live.url, executor.prvkey) as client:
+        for _ in range(30):
+            body = rpc.build_request(
+                {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 10},
+                executor.prvkey,
+            ).encode()
+            _, writer = await asyncio.open_connection("127.0.0.1", live.port)
+            writer.write(
+                b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            await writer.drain()
+            await asyncio.sleep(0.02)  # the poll is waiting now
+            writer.close()
+            process = await client.submit(spec())
+            await asyncio.sleep(0.05)
+            assert (await client.get_process(process.processid)).state == ProcessState.WAITING
+            await client.cancel(process.processid)  # so that the next poll cannot take it

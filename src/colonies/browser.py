@@ -8,6 +8,7 @@ the same ``colonies.executor.Executor`` that runs on hosts; only the transport d
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,9 @@ Post = Callable[[dict[str, Any]], None]
 # Slots polling at once: a browser's fetch costs ~5 ms of round trip even on loopback, so a
 # few requests in flight keep the tab busy instead of waiting.
 CONCURRENCY = 4
+
+STATUS_INTERVAL = 0.1  # seconds between "polling"/"running" updates to the page
+_FREQUENT = ("polling", "running")
 
 _running: Executor | None = None
 
@@ -49,6 +53,7 @@ async def start(settings: dict[str, Any], post: Post) -> None:
     from colonies.client._transports.fetch import FetchTransport
 
     functions: FunctionSet = load(function_modules())
+    executor_ref: list[Executor] = []  # the reporter needs the executor it reports for
     prvkey = str(settings.get("executorPrvKey") or "") or crypto.generate_private_key()
     executor = Executor(
         AsyncClient(str(settings["serverUrl"]).rstrip("/"), transport=FetchTransport()),
@@ -60,8 +65,9 @@ async def start(settings: dict[str, Any], post: Post) -> None:
         colony_prvkey=str(settings.get("colonyPrvKey") or "") or None,
         join_token=str(settings.get("joinToken") or "") or None,
         concurrency=int(settings.get("concurrency") or CONCURRENCY),
-        on_event=lambda event: _report(event, executor, post),
+        on_event=_Reporter(executor_ref, post),
     )
+    executor_ref.append(executor)
     _running = executor
     try:
         await executor.run()
@@ -79,18 +85,33 @@ def stop() -> None:
         _running.stop()
 
 
-def _report(event: ExecutorEvent, executor: Executor, post: Post) -> None:
-    if event.kind == "registered":
-        post(
-            {
-                "type": "registered",
-                "executorId": executor.executorid,
-                "executorPrvKey": executor.prvkey,
-                "executorName": executor.executorname,
-            }
-        )
-    post(
-        {
+class _Reporter:
+    """Forward executor events to the page, without flooding it.
+
+    Under load the executor says "polling" and "running fn" for every process (hundreds a
+    second); the page only needs the latest of those, so they are sent at most every
+    ``STATUS_INTERVAL`` seconds, the last one always (on a timer), everything else at once.
+    """
+
+    def __init__(self, executor_ref: list[Executor], post: Post) -> None:
+        self._executor = executor_ref
+        self._post = post
+        self._last_sent = 0.0
+        self._pending: dict[str, Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __call__(self, event: ExecutorEvent) -> None:
+        if event.kind == "registered":
+            executor = self._executor[0]
+            self._post(
+                {
+                    "type": "registered",
+                    "executorId": executor.executorid,
+                    "executorPrvKey": executor.prvkey,
+                    "executorName": executor.executorname,
+                }
+            )
+        message = {
             "type": "event",
             # the page logs the registration itself (with the ID) from the message above
             "kind": "status" if event.kind == "registered" else event.kind,
@@ -99,4 +120,28 @@ def _report(event: ExecutorEvent, executor: Executor, post: Post) -> None:
             "funcname": event.funcname,
             "seconds": event.seconds,
         }
-    )
+        if event.kind == "status" and event.message.startswith(_FREQUENT):
+            self._throttle(message)
+        else:
+            self._flush()
+            self._post(message)
+
+    def _throttle(self, message: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_sent >= STATUS_INTERVAL:
+            self._pending = None
+            self._last_sent = loop.time()
+            self._post(message)
+            return
+        self._pending = message
+        if self._timer is None:
+            self._timer = loop.call_later(STATUS_INTERVAL, self._flush)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending is not None:
+            self._last_sent = asyncio.get_running_loop().time()
+            self._post(self._pending)
+            self._pending = None

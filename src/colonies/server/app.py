@@ -99,13 +99,20 @@ async def long_poll(
     gone = asyncio.ensure_future(_until_disconnect(receive))
     try:
         done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if gone not in done:
+            # A hang-up seen in the same loop pass as the result has only just woken ``gone``:
+            # one more turn lets it finish, so that no process goes to a closed connection.
+            await asyncio.sleep(0)
     finally:  # also when the server cancels this request on shutdown
-        gone.cancel()
         if not work.done():
             work.cancel()
-    if work in done:
+        hung_up = gone.done() and not gone.cancelled()
+        gone.cancel()
+    if not hung_up:
         status, body, _ = work.result()
         return status, body
+    # The client is gone (even if the handler finished in the same loop pass: a reply now would
+    # go to a closed connection), so a process claimed for it goes back to the queue.
     with contextlib.suppress(asyncio.CancelledError):
         status, _, result = await work
         if status == 200 and isinstance(result, dict):
