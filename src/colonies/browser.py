@@ -19,9 +19,9 @@ from colonies.functions import FunctionSet, load
 
 Post = Callable[[dict[str, Any]], None]
 
-# Slots polling at once: a browser's fetch costs ~5 ms of round trip even on loopback, so a
-# few requests in flight keep the tab busy instead of waiting.
-CONCURRENCY = 4
+# Slots polling at once: each request waits a few milliseconds on the browser and the server,
+# so many in flight keep the tab busy (measured here: 4 slots ~160/s, 8 ~230/s, 16 ~270/s).
+CONCURRENCY = 16
 
 STATUS_INTERVAL = 0.1  # seconds between "polling"/"running" updates to the page
 _FREQUENT = ("polling", "running")
@@ -50,13 +50,13 @@ async def start(settings: dict[str, Any], post: Post) -> None:
     """Register and serve until ``stop()``; reports through ``post`` (see the page protocol)."""
     global _running
     from colonies.client import AsyncClient
-    from colonies.client._transports.fetch import FetchTransport
+    from colonies.client._transports.fetch import SocketTransport
 
     functions: FunctionSet = load(function_modules())
     executor_ref: list[Executor] = []  # the reporter needs the executor it reports for
     prvkey = str(settings.get("executorPrvKey") or "") or crypto.generate_private_key()
     executor = Executor(
-        AsyncClient(str(settings["serverUrl"]).rstrip("/"), transport=FetchTransport()),
+        AsyncClient(str(settings["serverUrl"]).rstrip("/"), transport=SocketTransport()),
         functions,
         colonyname=str(settings["colonyName"]),
         executorname=str(settings["executorName"]),

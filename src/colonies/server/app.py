@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -19,18 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from colonies import rpc
 from colonies.rpc import RPCError
-from colonies.server import handlers, pubsub
+from colonies.server import handlers, pubsub, rpcsocket
+from colonies.server.calls import LONG_POLLS, dispatch, long_poll, until_disconnect
 from colonies.server.context import ServerConfig, ServerContext
-from colonies.server.handlers import Msg
-from colonies.server.handlers.processes import release
 from colonies.server.sweeper import flush_function_runs, sweep_forever
 from colonies.store.base import Store
 
-log = logging.getLogger("colonies.server")
-
 TEXT_BYTES = b"text/plain; charset=utf-8"
-# Long-polls that must end when their client goes away (the wake-up is then passed on).
-LONG_POLLS = frozenset({"assignprocessmsg"})
 
 
 class BodyTooLarge(Exception):
@@ -68,58 +62,6 @@ async def send_reply(send: Send, status: int, body: str) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str, Any]:
-    """Run the handler for a verified request; the reply status, envelope and raw result."""
-    route = handlers.HANDLERS[request.payloadtype]
-    try:
-        result = await route.handler(ctx, Msg(request.msg), request.signer)
-    except RPCError as e:
-        return e.status, rpc.build_error(e.status, e.message), None
-    except Exception as e:  # a bug or a store failure: still a ColonyOS reply, and logged
-        log.exception("handler for %s failed", request.payloadtype)
-        message = f"Internal server error in {request.payloadtype}: {type(e).__name__}"
-        return 500, rpc.build_error(500, message), None
-    return 200, rpc.build_reply(route.reply_type, result), result
-
-
-async def long_poll(
-    ctx: ServerContext, receive: Receive, parsed: rpc.Request
-) -> tuple[int, str] | None:
-    """Run a long-poll until it answers, or its client hangs up (then ``None``: no reply).
-
-    A hang-up cancels the wait, which passes the waiter's wake-up on. If the handler had already
-    claimed a process when the client went away, the process goes back to the queue.
-    """
-    work = asyncio.ensure_future(dispatch(ctx, parsed))
-    gone = asyncio.ensure_future(_until_disconnect(receive))
-    try:
-        done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-        if gone not in done:
-            # A hang-up seen in the same loop pass as the result has only just woken ``gone``:
-            # one more turn lets it finish, so that no process goes to a closed connection.
-            await asyncio.sleep(0)
-    finally:  # also when the server cancels this request on shutdown
-        if not work.done():
-            work.cancel()
-        hung_up = gone.done() and not gone.cancelled()
-        gone.cancel()
-    if not hung_up:
-        status, body, _ = work.result()
-        return status, body
-    # The client is gone (even if the handler finished in the same loop pass: a reply now would
-    # go to a closed connection), so a process claimed for it goes back to the queue.
-    with contextlib.suppress(asyncio.CancelledError):
-        status, _, result = await work
-        if status == 200 and isinstance(result, dict):
-            await release(ctx, str(result.get("processid", "")), parsed.signer)
-    return None
-
-
 class ApiEndpoint:
     """``POST /api`` as plain ASGI, in front of Starlette's router.
 
@@ -147,7 +89,7 @@ class ApiEndpoint:
             await send_reply(send, e.status, rpc.build_error(e.status, e.message))
             return
         if parsed.payloadtype in LONG_POLLS:
-            reply = await long_poll(self.ctx, receive, parsed)
+            reply = await long_poll(self.ctx, parsed, until_disconnect(receive))
             if reply is not None:
                 await send_reply(send, *reply)
             return
@@ -187,6 +129,7 @@ def create_app(
         routes=[
             Route("/health", health, methods=["GET"]),
             WebSocketRoute("/pubsub", pubsub.endpoint(ctx, routes)),
+            WebSocketRoute("/rpc", rpcsocket.endpoint(ctx, routes)),
             *(web or []),
         ],
         lifespan=lifespan,

@@ -1,0 +1,79 @@
+"""Running a verified request: the handler call, and long-polls that may lose their client.
+
+Shared by ``POST /api`` (``app``) and the RPC WebSocket (``rpcsocket``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from starlette.types import Receive
+
+from colonies import rpc
+from colonies.rpc import RPCError
+from colonies.server import handlers
+from colonies.server.context import ServerContext
+from colonies.server.handlers import Msg
+from colonies.server.handlers.processes import release
+
+log = logging.getLogger("colonies.server")
+
+# Long-polls that must end when their client goes away (the wake-up is then passed on).
+LONG_POLLS = frozenset({"assignprocessmsg"})
+
+
+async def until_disconnect(receive: Receive) -> None:
+    """Return when the HTTP client hangs up."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str, Any]:
+    """Run the handler for a verified request; the reply status, envelope and raw result."""
+    route = handlers.HANDLERS[request.payloadtype]
+    try:
+        result = await route.handler(ctx, Msg(request.msg), request.signer)
+    except RPCError as e:
+        return e.status, rpc.build_error(e.status, e.message), None
+    except Exception as e:  # a bug or a store failure: still a ColonyOS reply, and logged
+        log.exception("handler for %s failed", request.payloadtype)
+        message = f"Internal server error in {request.payloadtype}: {type(e).__name__}"
+        return 500, rpc.build_error(500, message), None
+    return 200, rpc.build_reply(route.reply_type, result), result
+
+
+async def long_poll(
+    ctx: ServerContext, parsed: rpc.Request, hang_up: Awaitable[object]
+) -> tuple[int, str] | None:
+    """Run a long-poll until it answers, or its client hangs up (then ``None``: no reply).
+
+    A hang-up cancels the wait, which passes the waiter's wake-up on. If the handler had already
+    claimed a process when the client went away, the process goes back to the queue.
+    """
+    work = asyncio.ensure_future(dispatch(ctx, parsed))
+    gone = asyncio.ensure_future(hang_up)
+    try:
+        done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if gone not in done:
+            # A hang-up seen in the same loop pass as the result has only just woken ``gone``:
+            # one more turn lets it finish, so that no process goes to a closed connection.
+            await asyncio.sleep(0)
+    finally:  # also when the server cancels this request on shutdown
+        if not work.done():
+            work.cancel()
+        hung_up = gone.done() and not gone.cancelled()
+        gone.cancel()
+    if not hung_up:
+        status, body, _ = work.result()
+        return status, body
+    # The client is gone (even if the handler finished in the same loop pass: a reply now would
+    # go to a closed connection), so a process claimed for it goes back to the queue.
+    with contextlib.suppress(asyncio.CancelledError):
+        status, _, result = await work
+        if status == 200 and isinstance(result, dict):
+            await release(ctx, str(result.get("processid", "")), parsed.signer)
+    return None
