@@ -54,6 +54,7 @@ async def start(settings: dict[str, Any], post: Post) -> None:
 
     functions: FunctionSet = load(function_modules())
     executor_ref: list[Executor] = []  # the reporter needs the executor it reports for
+    reporter = _Reporter(executor_ref, post)
     prvkey = str(settings.get("executorPrvKey") or "") or crypto.generate_private_key()
     executor = Executor(
         AsyncClient(str(settings["serverUrl"]).rstrip("/"), transport=SocketTransport()),
@@ -65,7 +66,7 @@ async def start(settings: dict[str, Any], post: Post) -> None:
         colony_prvkey=str(settings.get("colonyPrvKey") or "") or None,
         join_token=str(settings.get("joinToken") or "") or None,
         concurrency=int(settings.get("concurrency") or CONCURRENCY),
-        on_event=_Reporter(executor_ref, post),
+        on_event=reporter,
     )
     executor_ref.append(executor)
     _running = executor
@@ -77,6 +78,7 @@ async def start(settings: dict[str, Any], post: Post) -> None:
         post({"type": "error", "message": f"{type(e).__name__}: {e}"})
     finally:
         _running = None
+        reporter.flush()  # what is batched goes out before "stopped"
         post({"type": "stopped", "completed": executor.completed, "failed": executor.failed})
 
 
@@ -90,7 +92,8 @@ class _Reporter:
 
     Under load the executor says "polling" and "running fn" for every process (hundreds a
     second); the page only needs the latest of those, so they are sent at most every
-    ``STATUS_INTERVAL`` seconds, the last one always (on a timer), everything else at once.
+    ``STATUS_INTERVAL`` seconds, the last one always (on a timer). Completions are batched on
+    the same timer; everything else goes at once, after what is pending.
     """
 
     def __init__(self, executor_ref: list[Executor], post: Post) -> None:
@@ -99,6 +102,7 @@ class _Reporter:
         self._last_sent = 0.0
         self._pending: dict[str, Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._results: list[dict[str, Any]] = []
 
     def __call__(self, event: ExecutorEvent) -> None:
         if event.kind == "registered":
@@ -122,9 +126,18 @@ class _Reporter:
         }
         if event.kind == "status" and event.message.startswith(_FREQUENT):
             self._throttle(message)
+        elif event.kind in ("completed", "failed"):
+            self._batch(message)
         else:
-            self._flush()
+            self.flush()
             self._post(message)
+
+    def _batch(self, message: dict[str, Any]) -> None:
+        """Completions go out together, at most every ``STATUS_INTERVAL`` (one message, one
+        structured clone and one page update for dozens of processes)."""
+        self._results.append(message)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(STATUS_INTERVAL, self.flush)
 
     def _throttle(self, message: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
@@ -135,12 +148,15 @@ class _Reporter:
             return
         self._pending = message
         if self._timer is None:
-            self._timer = loop.call_later(STATUS_INTERVAL, self._flush)
+            self._timer = loop.call_later(STATUS_INTERVAL, self.flush)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._results:
+            self._post({"type": "events", "events": self._results})
+            self._results = []
         if self._pending is not None:
             self._last_sent = asyncio.get_running_loop().time()
             self._post(self._pending)

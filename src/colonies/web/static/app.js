@@ -3,7 +3,7 @@
 // The executor itself (Pyodide + the Python executor loop) lives in worker.mjs; this module only
 // owns the form, the status display and the log. It talks to the worker with plain messages:
 //
-//   worker -> page: booting | ready | registered | event | stopped | error
+//   worker -> page: booting | ready | registered | event | events (a batch) | stopped | error
 //   page -> worker: start {settings} | stop
 //
 // Under load the worker can send hundreds of events per second, so every handler only updates
@@ -729,6 +729,10 @@ function onMessage(data) {
       schedule("controls");
       break;
     }
+
+    case "events": // a batch of "event" messages (the worker groups completions under load)
+      for (const one of Array.isArray(data.events) ? data.events : []) onMessage(one);
+      break;
 
     case "event": {
       const kind = data.kind;
