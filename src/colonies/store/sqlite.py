@@ -82,6 +82,29 @@ CREATE INDEX IF NOT EXISTS logs_process ON logs (processid, ts);
 CREATE INDEX IF NOT EXISTS logs_executor ON logs (colonyname, executorname, ts);
 """
 
+# Per-colony, per-state process counts kept by triggers, so statistics are a lookup instead
+# of a count over every process (which took ~100 ms at 1M processes, blocking the server).
+COUNTERS = """
+CREATE TABLE IF NOT EXISTS process_counts (
+    colonyname TEXT NOT NULL, state INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (colonyname, state));
+CREATE TRIGGER IF NOT EXISTS process_counts_insert AFTER INSERT ON processes BEGIN
+    INSERT INTO process_counts VALUES (new.colonyname, new.state, 1)
+    ON CONFLICT (colonyname, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS process_counts_delete AFTER DELETE ON processes BEGIN
+    UPDATE process_counts SET n = n - 1
+    WHERE colonyname = old.colonyname AND state = old.state;
+END;
+CREATE TRIGGER IF NOT EXISTS process_counts_update AFTER UPDATE OF state ON processes
+WHEN old.state != new.state BEGIN
+    UPDATE process_counts SET n = n - 1
+    WHERE colonyname = old.colonyname AND state = old.state;
+    INSERT INTO process_counts VALUES (new.colonyname, new.state, 1)
+    ON CONFLICT (colonyname, state) DO UPDATE SET n = n + 1;
+END;
+"""
+
 _PROCESS_ORDER = {
     ProcessState.WAITING: "prioritytime ASC",
     ProcessState.RUNNING: "starttime ASC",
@@ -103,6 +126,15 @@ class SQLiteStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        fresh = self._one("SELECT 1 FROM sqlite_master WHERE name = 'process_counts'") is None
+        self._db.executescript(COUNTERS)
+        if fresh:  # a database from before the counters: count once
+            with self._tx() as db:
+                db.execute("DELETE FROM process_counts")
+                db.execute(
+                    "INSERT INTO process_counts SELECT colonyname, state, count(*) "
+                    "FROM processes GROUP BY colonyname, state"
+                )
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -543,7 +575,7 @@ class SQLiteStore:
         where, args = ("WHERE colonyname = ?", (colonyname,)) if colonyname else ("", ())
         counts = dict.fromkeys(range(5), 0)
         for row in self._all(
-            f"SELECT state, count(*) AS n FROM processes {where} GROUP BY state", *args
+            f"SELECT state, sum(n) AS n FROM process_counts {where} GROUP BY state", *args
         ):
             counts[row["state"]] = row["n"]
         return ProcessCounts(*(counts[s] for s in range(5)))
