@@ -35,6 +35,7 @@ from bench.common import (
     summarize,
 )
 from colonies.browser import CONCURRENCY as SLOTS
+from colonies.cli.dev import read_env_block
 from colonies.client import AsyncClient
 
 CHROMIUM = "/usr/bin/chromium"
@@ -120,16 +121,6 @@ def chromium_cpu() -> dict[str, float]:
             add("Web Worker", threads.pop("DedicatedWorker", 0.0))
             add("renderer other", sum(threads.values()))
     return totals
-
-
-def parse_exports(text: str) -> dict[str, str]:
-    """The ``export K="V"`` lines ``colonies dev`` writes to dev.env."""
-    env = {}
-    for line in text.splitlines():
-        if line.startswith("export "):
-            key, _, value = line.removeprefix("export ").partition("=")
-            env[key] = value.strip('"')
-    return env
 
 
 async def wait_js(page: Any, condition: str, timeout_ms: int) -> None:
@@ -248,7 +239,7 @@ async def browser(run: Run) -> list[Result]:
     )
     try:
         await dev.start()
-        member = parse_exports((data_dir / "dev.env").read_text())["COLONIES_PRVKEY"]
+        member = read_env_block((data_dir / "dev.env").read_text())["COLONIES_PRVKEY"]
         async with async_playwright() as playwright:
             chromium = await playwright.chromium.launch(
                 executable_path=CHROMIUM, args=CHROMIUM_ARGS

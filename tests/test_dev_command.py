@@ -14,21 +14,13 @@ import httpx
 import pytest
 
 from colonies import crypto
+from colonies.cli.dev import read_env_block
 from colonies.client import Client
 from colonies.errors import TransportError
 from colonies.model import Conditions, Executor, FunctionSpec, ProcessState
 from conftest import free_port
 
 COLONIES = [sys.executable, "-m", "colonies.cli"]
-
-
-def parse_exports(text: str) -> dict[str, str]:
-    env = {}
-    for line in text.splitlines():
-        if line.startswith("export "):
-            key, _, value = line.removeprefix("export ").partition("=")
-            env[key] = value.strip('"')
-    return env
 
 
 class DevServer:
@@ -51,7 +43,7 @@ class DevServer:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"colonies dev did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
             time.sleep(0.1)
-        self.env = parse_exports((data_dir / "dev.env").read_text())
+        self.env = read_env_block((data_dir / "dev.env").read_text())
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -109,6 +109,16 @@ def env_block(keys: DevKeys, host: str, port: int, colonyname: str, executortype
     return "".join(f'export {k}="{v}"\n' for k, v in values.items())
 
 
+def read_env_block(text: str) -> dict[str, str]:
+    """The variables of an ``env_block`` (what ``dev.env`` holds), e.g. for scripts and tests."""
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            env[key] = value.strip('"')
+    return env
+
+
 def dev(
     port: int = typer.Option(
         50080,

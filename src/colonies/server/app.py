@@ -17,9 +17,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from colonies import rpc
-from colonies.rpc import RPCError
 from colonies.server import handlers, pubsub, rpcsocket
-from colonies.server.calls import LONG_POLLS, dispatch, long_poll, until_disconnect
+from colonies.server.calls import answer, until_disconnect
 from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.sweeper import flush_function_runs, sweep_forever
 from colonies.store.base import Store
@@ -78,23 +77,16 @@ class ApiEndpoint:
             return
         limit = self.ctx.config.max_body_bytes
         try:
-            parsed = rpc.parse_request(await read_body(receive, limit), self.routes)
+            body = await read_body(receive, limit)
         except BodyTooLarge:
             message = f"Request body is larger than {limit} bytes"
             await send_reply(send, 413, rpc.build_error(413, message))
             return
         except ConnectionResetError:
             return
-        except RPCError as e:
-            await send_reply(send, e.status, rpc.build_error(e.status, e.message))
-            return
-        if parsed.payloadtype in LONG_POLLS:
-            reply = await long_poll(self.ctx, parsed, until_disconnect(receive))
-            if reply is not None:
-                await send_reply(send, *reply)
-            return
-        status, body, _ = await dispatch(self.ctx, parsed)
-        await send_reply(send, status, body)
+        reply = await answer(self.ctx, self.routes, body, lambda: until_disconnect(receive))
+        if reply is not None:
+            await send_reply(send, *reply)
 
 
 def create_app(

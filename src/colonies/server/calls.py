@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.types import Receive
@@ -77,3 +77,24 @@ async def long_poll(
         if status == 200 and isinstance(result, dict):
             await release(ctx, str(result.get("processid", "")), parsed.signer)
     return None
+
+
+async def answer(
+    ctx: ServerContext,
+    routes: Mapping[str, Any],
+    body: bytes | str,
+    hang_up: Callable[[], Awaitable[object]],
+) -> tuple[int, str] | None:
+    """The reply (status, envelope) to a request body, whichever way it came in.
+
+    ``hang_up`` makes an awaitable that completes when the client goes away; it is only
+    watched during long-polls, which return ``None`` (no reply) when it does.
+    """
+    try:
+        parsed = rpc.parse_request(body, routes)
+    except RPCError as e:
+        return e.status, rpc.build_error(e.status, e.message)
+    if parsed.payloadtype in LONG_POLLS:
+        return await long_poll(ctx, parsed, hang_up())
+    status, text, _ = await dispatch(ctx, parsed)
+    return status, text

@@ -19,8 +19,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from colonies import rpc
-from colonies.rpc import RPCError
-from colonies.server.calls import LONG_POLLS, dispatch, long_poll
+from colonies.server.calls import answer
 from colonies.server.context import ServerContext
 
 MAX_IN_FLIGHT = 64  # requests one socket may have running at once
@@ -36,30 +35,21 @@ def endpoint(
         running: set[asyncio.Task[None]] = set()
         limit = ctx.config.max_body_bytes
 
-        async def answer(frame_id: Any, status: int, body: str) -> None:
+        async def respond(frame_id: Any, status: int, body: str) -> None:
             async with send_lock:
                 with contextlib.suppress(Exception):  # the socket may be gone meanwhile
                     await ws.send_text(json.dumps({"id": frame_id, "status": status, "body": body}))
 
         async def handle(frame_id: Any, body: str) -> None:
-            try:
-                parsed = rpc.parse_request(body, routes)
-            except RPCError as e:
-                await answer(frame_id, e.status, rpc.build_error(e.status, e.message))
-                return
-            if parsed.payloadtype in LONG_POLLS:
-                reply = await long_poll(ctx, parsed, closed.wait())
-                if reply is not None:
-                    await answer(frame_id, *reply)
-                return
-            status, text, _ = await dispatch(ctx, parsed)
-            await answer(frame_id, status, text)
+            reply = await answer(ctx, routes, body, closed.wait)
+            if reply is not None:
+                await respond(frame_id, *reply)
 
         try:
             while True:
                 text = await ws.receive_text()
                 if len(text) > limit:
-                    await answer(None, 413, rpc.build_error(413, "Frame is too large"))
+                    await respond(None, 413, rpc.build_error(413, "Frame is too large"))
                     continue
                 try:
                     frame = json.loads(text)
@@ -68,11 +58,11 @@ def endpoint(
                         raise TypeError("body must be a string")
                 except (ValueError, KeyError, TypeError) as e:
                     message = f'Invalid RPC frame, expected {{"id", "body"}}: {e}'
-                    await answer(None, 400, rpc.build_error(400, message))
+                    await respond(None, 400, rpc.build_error(400, message))
                     continue
                 if len(running) >= MAX_IN_FLIGHT:
                     message = f"Too many requests in flight on this socket (max {MAX_IN_FLIGHT})"
-                    await answer(frame_id, 429, rpc.build_error(429, message))
+                    await respond(frame_id, 429, rpc.build_error(429, message))
                     continue
                 task = asyncio.create_task(handle(frame_id, body))
                 running.add(task)
