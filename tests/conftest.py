@@ -21,7 +21,9 @@ from colonies.server import ServerConfig, create_app
 from colonies.store.sqlite import SQLiteStore
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# Facts copied from the ColonyOS spec (keys, ids, signatures, request bodies): the tests stand on
+# their own in a fresh clone. Only tests/interop reads ../shared (the Go reference).
+VECTORS_PATH = Path(__file__).resolve().parent / "data" / "crypto-vectors.json"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here
 # Without the networking flags Chromium tries to reach Google's hosts on this closed network.
 CHROMIUM_ARGS = [

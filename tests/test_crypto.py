@@ -1,8 +1,8 @@
-"""colonies.crypto against the shared wire vectors, on both backends.
+"""colonies.crypto against the spec's wire vectors, on both backends.
 
-Every vector in shared/spec/crypto-vectors.json is checked on the pure backend (what Pyodide
-runs) and on coincurve (what CPython runs), so the two stay byte-identical to each other and to
-the Go server. Malformed signatures must fail the way the Go server fails them.
+Every vector in tests/data/crypto-vectors.json (a copy of the spec's) is checked on the pure
+backend (what Pyodide runs) and on coincurve (what CPython runs), so the two stay byte-identical
+to each other and to the Go server. Malformed signatures must fail the way the Go server fails them.
 """
 
 import ast
@@ -22,13 +22,8 @@ from hypothesis import strategies as st
 from colonies import crypto
 from colonies.crypto import InvalidKeyError, SignatureError
 from colonies.crypto._pure import N, P
+from conftest import VECTORS_PATH
 
-VECTORS_PATH = Path(__file__).resolve().parents[2] / "shared/spec/crypto-vectors.json"
-if not VECTORS_PATH.is_file():
-    pytest.fail(
-        f"crypto vectors not found at {VECTORS_PATH}: shared/ must sit beside the repo",
-        pytrace=False,
-    )
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
 UPSTREAM = VECTORS["known_vectors_from_upstream"]
 CI_KEYPAIRS = UPSTREAM[

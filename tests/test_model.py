@@ -30,7 +30,7 @@ from colonies.model import (
 )
 from colonies.timeutil import format_ns, parse_ns
 from colonies.web import PORTABLE
-from conftest import SHARED
+from conftest import VECTORS_PATH
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "colonies"
 PROCESS_FIELDS = [
@@ -138,7 +138,7 @@ def test_time_format_is_go_rfc3339nano() -> None:
 
 
 def test_request_envelope_matches_the_vectors() -> None:
-    vectors = json.loads((SHARED / "spec/crypto-vectors.json").read_text())
+    vectors = json.loads(VECTORS_PATH.read_text())
     for example in vectors["rpc_examples"]:
         body = json.loads(example["http_body"])
         parsed = rpc.parse_request(example["http_body"], {body["payloadtype"]})
