@@ -96,11 +96,7 @@ class ServerContext:
     def process_changed(self, process: Process) -> None:
         """Tell subscribers, and wake one assigner when a process (re)enters the queue."""
         if process.state == ProcessState.WAITING and not process.waitforparents:
-            cond = process.spec.conditions
-            names = tuple(n for n in cond.executornames if n != "*")
-            self.dispatcher.signal(
-                Wake(cond.colonyname, cond.executortype, names, cond.locationname)
-            )
+            self.dispatcher.signal(Wake.of(process))
         self.events.publish(process)
 
     def resume_event(self, colonyname: str) -> asyncio.Event:

@@ -13,6 +13,9 @@ import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 
+from colonies.model import Process
+from colonies.units import UNLIMITED, parse_cpu, parse_memory
+
 
 @dataclass(frozen=True)
 class Wake:
@@ -22,6 +25,21 @@ class Wake:
     executortype: str
     executornames: tuple[str, ...] = ()
     locationname: str = ""
+    cpu: int = 0  # millicores
+    memory: int = 0  # bytes
+
+    @classmethod
+    def of(cls, process: Process) -> Wake:
+        """The wake-up for ``process`` (its cpu/mem conditions were checked at submit)."""
+        cond = process.spec.conditions
+        return cls(
+            cond.colonyname,
+            cond.executortype,
+            tuple(n for n in cond.executornames if n != "*"),
+            cond.locationname,
+            parse_cpu(cond.cpu),
+            parse_memory(cond.mem),
+        )
 
 
 @dataclass(eq=False)
@@ -32,12 +50,16 @@ class Waiter:
     executortype: str
     executorname: str
     locationname: str
+    cpu: int = UNLIMITED  # what the poll said it has free (availablecpu / availablemem)
+    memory: int = UNLIMITED
     woken: asyncio.Future[Wake] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     used: bool = False
 
     def accepts(self, wake: Wake) -> bool:
+        if wake.cpu > self.cpu or wake.memory > self.memory:
+            return False
         if wake.executornames and self.executorname not in wake.executornames:
             return False
         return not wake.locationname or wake.locationname.lower() == self.locationname.lower()

@@ -135,7 +135,12 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             await _wait_for_resume(ctx, colonyname, timeout, deadline)
             continue
         waiter = Waiter(
-            colonyname, executor.executortype, executor.executorname, executor.locationname
+            colonyname,
+            executor.executortype,
+            executor.executorname,
+            executor.locationname,
+            cpu=cpu,
+            memory=memory,
         )
         ctx.dispatcher.register(waiter)
         try:
