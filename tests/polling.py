@@ -7,8 +7,9 @@ bound for "this never happened", not a performance claim.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from conftest import LiveServer
 
@@ -24,13 +25,19 @@ def until(predicate: Callable[[], bool], timeout: float = 10, what: str = "") ->
         time.sleep(STEP)
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 10, what: str = "") -> None:
-    """``until`` for async tests: the event loop keeps running while it waits."""
+async def eventually(
+    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10, what: str = ""
+) -> None:
+    """``until`` for async tests (the predicate may be async): the loop runs while it waits."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not await _value(predicate()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         await asyncio.sleep(STEP)
+
+
+async def _value(result: bool | Awaitable[bool]) -> bool:
+    return bool(await result) if inspect.isawaitable(result) else bool(result)
 
 
 def pollers_waiting(live: LiveServer) -> int:

@@ -19,6 +19,7 @@ from colonies.cli.output import format_outputs, go_sprint
 from colonies.client import Client
 from colonies.model import Process, ProcessState
 from conftest import CLI, LiveServer, add_executor, assert_error, free_port
+from polling import until
 
 Action = Callable[[Client, Process], None]
 
@@ -131,9 +132,12 @@ def test_exec_wait_on_a_failed_process(cli: CLI) -> None:
 def test_exec_wait_on_a_cancelled_process(cli: CLI) -> None:
     def cancel() -> None:
         with member(cli) as client:
-            while not (waiting := client.get_processes("dev", ProcessState.WAITING)):
-                time.sleep(0.05)
-            client.cancel(waiting[0].processid)
+
+            def waiting() -> list[Process]:
+                return client.get_processes("dev", ProcessState.WAITING)
+
+            until(lambda: bool(waiting()), what="the submitted process")
+            client.cancel(waiting()[0].processid)
 
     thread = threading.Thread(target=cancel, daemon=True)
     thread.start()

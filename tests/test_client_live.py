@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from colonies import crypto
-from colonies.client import AsyncClient, Client
+from colonies.client import AsyncClient, Client, HTTPXTransport
 from colonies.errors import (
     AccessDeniedError,
     NoProcessAvailable,
@@ -29,6 +30,7 @@ from colonies.model import (
     User,
 )
 from conftest import LiveServer, add_executor
+from polling import eventually, pollers_waiting, until
 
 
 def spec(funcname: str = "echo", *args: object, priority: int = 0, **kw: object) -> FunctionSpec:
@@ -189,11 +191,36 @@ async def test_async_long_poll_is_woken_by_submit(live: LiveServer) -> None:
     executor = add_executor(live, "exec-1")
     async with AsyncClient(live.url, executor.prvkey) as client:
         poll = asyncio.create_task(client.assign("dev", timeout=20))
-        await asyncio.sleep(0.3)
+        await eventually(lambda: pollers_waiting(live) == 1)
         assert not poll.done()
         submitted = await client.submit(spec("echo"))
         assigned = await asyncio.wait_for(poll, 5)
         assert assigned.processid == submitted.processid
+
+
+class WatchedTransport(HTTPXTransport):
+    """The default transport, counting what failed and noting when a subscription opened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+        self.listened = threading.Event()
+
+    def post(self, url: str, body: str, timeout: float | None) -> tuple[int, str]:
+        try:
+            return super().post(url, body, timeout)
+        except TransportError:
+            self.failures += 1
+            raise
+
+    def connect(self, url: str, timeout: float | None) -> Any:
+        try:
+            ws = super().connect(url, timeout)
+        except TransportError:
+            self.failures += 1
+            raise
+        self.listened.set()
+        return ws
 
 
 def test_wait_outlives_a_server_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -206,13 +233,14 @@ def test_wait_outlives_a_server_restart(tmp_path) -> None:  # type: ignore[no-un
     live, thread = start_server(db)
     executor = add_executor(live, "exec-1")
     result: list[object] = []
-    with Client(live.url, executor.prvkey) as client:
+    transport = WatchedTransport()
+    with Client(live.url, executor.prvkey, transport=transport) as client:
         process = client.submit(spec("slow"))
         waiter = threading.Thread(target=lambda: result.append(client.wait(process.processid)))
         waiter.start()
-        time.sleep(0.5)
+        until(transport.listened.is_set, what="the wait to subscribe")
         thread.stop()
-        time.sleep(1.5)  # the wait is now retrying against a dead server
+        until(lambda: transport.failures >= 2, what="the wait to retry against a dead server")
         again = ServerThread(
             create_app(SQLiteStore(db), ServerConfig(server_id=live.server.id, port=live.port)),
             live.port,

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from colonies.model import Conditions, FunctionSpec, ProcessState
 from colonies.server import ServerConfig, create_app
 from colonies.store.sqlite import SQLiteStore
 from conftest import LiveServer, ServerThread, add_executor, start_server
+from polling import eventually, until
 
 TUTORIAL = load(["colonies.functions.tutorial"])
 
@@ -42,6 +42,7 @@ class Running:
 
     def __init__(self, live: LiveServer, functions: FunctionSet = TUTORIAL, **kw: object):
         self.events: list[ExecutorEvent] = []
+        self._registered = asyncio.Event()
         self.client = AsyncClient(live.url)
         options = {"colony_prvkey": live.colony.prvkey, "poll_timeout": 2, **kw}
         self.executor = Executor(
@@ -50,18 +51,25 @@ class Running:
             colonyname="dev",
             executorname="wasm-executor",
             executortype="wasm",
-            on_event=self.events.append,
+            on_event=self._on_event,
             **options,  # type: ignore[arg-type]
         )
         self.task = asyncio.create_task(self.executor.run())
 
+    def _on_event(self, event: ExecutorEvent) -> None:
+        self.events.append(event)
+        if event.message.startswith("registered"):
+            self._registered.set()
+
     async def registered(self) -> None:
-        for _ in range(200):
-            if any(e.message.startswith("registered") for e in self.events):
-                return
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.05)
+        """Return once the executor has registered; raise its error if it stopped instead."""
+        flag = asyncio.ensure_future(self._registered.wait())
+        await asyncio.wait({flag, self.task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        flag.cancel()
+        if self._registered.is_set():
+            return
+        if self.task.done():
+            self.task.result()
         raise AssertionError(f"executor did not register: {self.events}")
 
     async def stop(self) -> None:
@@ -194,8 +202,9 @@ async def test_survives_the_server_restarting(tmp_path: Path) -> None:
     await executor.registered()
     member = add_executor(live, "submitter", executortype="cli")
     thread.stop()
-    await asyncio.sleep(1.5)  # the executor is now failing to reach the server
-    assert any(e.message.startswith("reconnecting") for e in executor.events)
+    await eventually(  # the executor is now failing to reach the server
+        lambda: any(e.message.startswith("reconnecting") for e in executor.events)
+    )
     app = create_app(
         SQLiteStore(db), ServerConfig(server_id=live.server.id, port=live.port, sweep_interval=0.2)
     )
@@ -269,10 +278,12 @@ def test_sigterm_stops_cleanly(
                 conditions=Conditions(colonyname="dev", executortype="slow"),
             )
         )
-        deadline = time.monotonic() + 20
-        while client.get_process(process.processid).state != ProcessState.RUNNING:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.1)
+
+        def running() -> bool:
+            assert proc.poll() is None, "the executor exited before it ran the process"
+            return client.get_process(process.processid).state == ProcessState.RUNNING
+
+        until(running, timeout=20)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=20)
         assert proc.returncode == 0, stderr
