@@ -7,7 +7,12 @@ from typing import Any
 
 from colonies.model import Colony, Statistics
 from colonies.rpc import RPCError
-from colonies.server.auth import require_colony_owner, require_member, require_server_owner
+from colonies.server.auth import (
+    require_colony,
+    require_colony_owner,
+    require_member,
+    require_server_owner,
+)
 from colonies.server.context import ServerContext
 from colonies.server.handlers import Msg, handles
 from colonies.store.base import AlreadyExists
@@ -55,9 +60,8 @@ async def get_colonies(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 @handles("getcolonymsg")
 async def get_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
+    colony = await require_colony(ctx, name)
     await require_member(ctx, signer, name)
-    colony = await ctx.store.get_colony(name)
-    assert colony is not None  # require_member checked it exists
     return colony.to_dict()
 
 
