@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +120,22 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
     server, thread = start_server(tmp_path / "colonies.db", sweep_interval=0.2)
     yield server
     thread.stop()
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers with the given ``ServerConfig`` fields, stopped after the test. Async tests
+    call it through ``asyncio.to_thread`` (it runs an event loop of its own to seed the store)."""
+    threads: list[ServerThread] = []
+
+    def make(**config: object) -> LiveServer:
+        server, thread = start_server(tmp_path / f"configured-{len(threads)}.db", **config)
+        threads.append(thread)
+        return server
+
+    yield make
+    for thread in threads:
+        thread.stop()
 
 
 def add_executor(

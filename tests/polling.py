@@ -51,3 +51,13 @@ def pollers_waiting(live: LiveServer) -> int:
             return int(live.ctx.dispatcher.waiting())
         except RuntimeError:  # dictionary changed size during iteration
             continue
+
+
+def subscriptions(live: LiveServer) -> int:
+    """How many ``/pubsub`` subscriptions the server holds (read again, like ``pollers_waiting``,
+    when the server's thread changes the registry under the count)."""
+    while True:
+        try:
+            return len(live.ctx.events)
+        except RuntimeError:  # dictionary changed size during iteration
+            continue

@@ -9,10 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from colonies import crypto, rpc
-from colonies.model import Colony, Executor, FunctionSpec, User
+from colonies.model import Colony, Executor, FunctionSpec, ProcessState, User
+from colonies.server import pubsub
 from conftest import Identity, LiveServer, post
+from polling import subscriptions, until
 
 ROLES = ("server", "owner", "executor", "user", "pending", "stranger", "outsider")
 
@@ -247,17 +250,23 @@ def test_every_registered_type_has_a_case() -> None:
 
 @pytest.mark.parametrize("msgtype", sorted(CASES))
 def test_refuses_wrong_roles(live: LiveServer, msgtype: str) -> None:
+    """Over ``POST /api`` and over the ``/rpc`` socket alike (one socket for all roles)."""
     world = World(live)
     build, allowed = CASES[msgtype]
-    for role in ROLES:
-        if role in allowed:
-            continue
-        reply = world.send(world.keys[role].prvkey, {"msgtype": msgtype, **build(world)})
-        assert reply.status_code == 403, (role, reply.text)
-        envelope = reply.json()
-        assert envelope["error"] is True and envelope["payloadtype"] == "error"
-        failure = json.loads(base64.b64decode(envelope["payload"]))
-        assert failure["status"] == 403 and failure["message"]
+    with connect(live.url.replace("http", "ws") + "/rpc") as ws:
+        for frame_id, role in enumerate(ROLES):
+            if role in allowed:
+                continue
+            body = rpc.build_request({"msgtype": msgtype, **build(world)}, world.keys[role].prvkey)
+            reply = post(live, body)
+            assert reply.status_code == 403, (role, reply.text)
+            envelope = reply.json()
+            assert envelope["error"] is True and envelope["payloadtype"] == "error"
+            failure = json.loads(base64.b64decode(envelope["payload"]))
+            assert failure["status"] == 403 and failure["message"]
+            ws.send(json.dumps({"id": frame_id, "body": body}))
+            frame = json.loads(ws.recv(10))
+            assert (frame["id"], frame["status"], frame["body"]) == (frame_id, 403, reply.text)
     # the first allowed role succeeds, so the refusals above were about the role
     role = sorted(allowed)[0]
     reply = world.send(world.keys[role].prvkey, {"msgtype": msgtype, **build(world)})
@@ -268,3 +277,55 @@ def test_unsigned_types_need_no_key(live: LiveServer) -> None:
     for msgtype in sorted(rpc.UNSIGNED_TYPES):
         reply = post(live, rpc.build_request({"msgtype": msgtype}, None))
         assert reply.status_code == 200
+
+
+# /pubsub: msgtype -> (message builder, roles allowed). The same membership as reading the
+# processes (getprocessmsg, getprocessesmsg); roles not listed must get a 403 error frame.
+PUBSUB_CASES: dict[str, tuple[Case, set[str]]] = {
+    "subscribeprocessmsg": (
+        lambda w: {"processid": w.running, "state": ProcessState.RUNNING, "timeout": 30},
+        {"executor", "user"},
+    ),
+    "subscribeprocessesmsg": (
+        lambda w: {
+            "colonyname": "dev",
+            "executortype": "t",
+            "state": ProcessState.WAITING,
+            "timeout": 30,
+        },
+        {"executor", "user"},
+    ),
+}
+
+
+def test_every_subscription_type_has_a_case() -> None:
+    assert set(PUBSUB_CASES) == pubsub.SUBSCRIPTIONS
+
+
+@pytest.mark.parametrize("msgtype", sorted(PUBSUB_CASES))
+def test_subscriptions_refuse_wrong_roles(live: LiveServer, msgtype: str) -> None:
+    world = World(live)
+    build, allowed = PUBSUB_CASES[msgtype]
+    with connect(live.url.replace("http", "ws") + "/pubsub") as ws:
+        for role in ROLES:
+            if role in allowed:
+                continue
+            ws.send(
+                rpc.build_request({"msgtype": msgtype, **build(world)}, world.keys[role].prvkey)
+            )
+            envelope = json.loads(ws.recv(10))
+            assert envelope["error"] is True and envelope["payloadtype"] == "error", role
+            failure = json.loads(base64.b64decode(envelope["payload"]))
+            assert failure["status"] == 403 and failure["message"], role
+        assert subscriptions(live) == 0
+        # an allowed role on the same socket (it stays open after refusals, as in Go) gets events
+        role = sorted(allowed)[0]
+        ws.send(rpc.build_request({"msgtype": msgtype, **build(world)}, world.keys[role].prvkey))
+        until(lambda: subscriptions(live) == 1, what="the allowed subscription")
+        if msgtype == "subscribeprocessesmsg":  # no event until a process enters the state
+            spec = {"funcname": "g", "conditions": {"colonyname": "dev", "executortype": "t"}}
+            world.ok("user", {"msgtype": "submitfuncspecmsg", "spec": spec})
+        envelope = json.loads(ws.recv(10))
+        assert (envelope["payloadtype"], envelope["error"]) == ("subscribeprocessmsg", False)
+        conditions = json.loads(base64.b64decode(envelope["payload"]))["spec"]["conditions"]
+        assert (conditions["colonyname"], conditions["executortype"]) == ("dev", "t")

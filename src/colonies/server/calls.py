@@ -94,6 +94,13 @@ async def answer(
         parsed = rpc.parse_request(body, routes)
     except RPCError as e:
         return e.status, rpc.build_error(e.status, e.message)
+    return await run(ctx, parsed, hang_up)
+
+
+async def run(
+    ctx: ServerContext, parsed: rpc.Request, hang_up: Callable[[], Awaitable[object]]
+) -> tuple[int, str] | None:
+    """``answer`` for a request already parsed and verified (``rpcsocket`` parses first)."""
     if parsed.payloadtype in LONG_POLLS:
         return await long_poll(ctx, parsed, hang_up())
     status, text, _ = await dispatch(ctx, parsed)

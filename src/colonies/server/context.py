@@ -22,6 +22,11 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
 @dataclass
 class ServerConfig:
     """Server settings; ``from_env`` reads the ``COLONIES_*`` variables the Go server reads."""
@@ -34,6 +39,12 @@ class ServerConfig:
     sweep_interval: float = 1.0
     build_version: str = "dev"
     build_time: str = ""
+    # Ceilings on the WebSockets (/pubsub, /rpc); docs/security.md lists their variables.
+    max_subscriptions_per_socket: int = 64
+    max_subscriptions_per_key: int = 1024
+    max_rpc_in_flight_per_socket: int = 64
+    max_rpc_in_flight_per_key: int = 256
+    max_bad_frames_per_socket: int = 100
 
     @classmethod
     def from_env(cls) -> ServerConfig:
@@ -46,6 +57,21 @@ class ServerConfig:
             allow_executor_reregister=_env_flag("COLONIES_ALLOW_EXECUTOR_REREGISTER"),
             build_version=os.environ.get("BUILD_VERSION", "dev"),
             build_time=os.environ.get("BUILD_TIME", ""),
+            max_subscriptions_per_socket=_env_int(
+                "COLONIES_MAX_SUBSCRIPTIONS_PER_SOCKET", cls.max_subscriptions_per_socket
+            ),
+            max_subscriptions_per_key=_env_int(
+                "COLONIES_MAX_SUBSCRIPTIONS_PER_KEY", cls.max_subscriptions_per_key
+            ),
+            max_rpc_in_flight_per_socket=_env_int(
+                "COLONIES_MAX_RPC_IN_FLIGHT_PER_SOCKET", cls.max_rpc_in_flight_per_socket
+            ),
+            max_rpc_in_flight_per_key=_env_int(
+                "COLONIES_MAX_RPC_IN_FLIGHT_PER_KEY", cls.max_rpc_in_flight_per_key
+            ),
+            max_bad_frames_per_socket=_env_int(
+                "COLONIES_MAX_BAD_FRAMES_PER_SOCKET", cls.max_bad_frames_per_socket
+            ),
         )
 
 
