@@ -60,6 +60,7 @@ async def test_counters_follow_every_change(tmp_path: Path) -> None:
         colonyname="dev",
         state=ExecutorState.APPROVED,
     )
+    await store.add_executor(executor)  # assign claims only for an approved executor
     first = await store.assign(executor, now_ns(), cpu=10**9, memory=10**12)
     second = await store.assign(executor, now_ns(), cpu=10**9, memory=10**12)
     assert first and second

@@ -11,7 +11,9 @@ Failure handling, in short:
 - function raises, is unknown or gets bad arguments: the process is closed FAILED with the reason;
 - stop requested (SIGINT/SIGTERM or ``stop()``): polling ends at once; a running function gets
   ``grace`` seconds, after which its process is failed with "executor stopped" rather than left
-  RUNNING without reason.
+  RUNNING without reason;
+- every slot busy with a long function: a cheap call every ``heartbeat`` seconds keeps the
+  executor heard from, so the server does not take it for stale (which re-queues its processes).
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class Executor:
     must already be registered and approved by the colony owner. ``concurrency`` processes run
     at once (each slot long-polls on its own): worth it when functions wait on I/O, or when the
     round trip to the server, not the function, is what takes the time (browsers).
+    ``heartbeat`` (seconds) is how often the server hears from the executor while no slot is
+    polling; keep it well below the server's stale-executor duration (default 600 s).
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class Executor:
         poll_timeout: int = 10,
         concurrency: int = 1,
         grace: float = 10.0,
+        heartbeat: float = 60.0,
         on_event: Callable[[ExecutorEvent], None] | None = None,
     ) -> None:
         self.client = client
@@ -108,6 +113,7 @@ class Executor:
         self.poll_timeout = poll_timeout
         self.concurrency = max(1, concurrency)
         self.grace = grace
+        self.heartbeat = heartbeat
         self._on_event = on_event
         self._stop = asyncio.Event()
         # Serving slots by phase, so that stop() can end polls at once and functions later.
@@ -261,13 +267,29 @@ class Executor:
     async def run(self) -> None:
         """Register, then serve processes until ``stop()``."""
         self._loop = asyncio.get_running_loop()
+        heartbeat: asyncio.Task[None] | None = None
         try:
             await self._unless_stopped(self.register())
+            heartbeat = asyncio.ensure_future(self._heartbeat())
             await asyncio.gather(*(self._serve() for _ in range(self.concurrency)))
         except Stopped:
             pass
         finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
             self.emit("status", "stopped")
+
+    async def _heartbeat(self) -> None:
+        """While no slot is polling (all run functions), let the server hear from us: any call
+        as a member counts, and reading our own record is the cheapest."""
+        while not self.stopping:
+            await asyncio.sleep(self.heartbeat)
+            if self._polling or self.stopping:
+                continue  # a long-poll keeps us heard from
+            with contextlib.suppress(ColoniesError):
+                await self.client.get_executor(
+                    self.colonyname, self.executorname, prvkey=self.prvkey
+                )
 
     async def _serve(self) -> None:
         """One slot: poll, run, report, until stopped."""

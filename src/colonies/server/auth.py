@@ -40,17 +40,18 @@ async def require_colony_owner(ctx: ServerContext, signer: str, colonyname: str)
 async def require_member(
     ctx: ServerContext, signer: str, colonyname: str, *, approved: bool = True
 ) -> Executor | User:
-    """The signer's executor (approved, unless ``approved=False``) or user in the colony."""
+    """The signer's executor (approved, unless ``approved=False``) or user in the colony.
+
+    The signer is looked up in this colony only: what another colony registers under the same
+    (public) ID changes nothing here. A request from an approved executor that has polled before
+    counts as hearing from it, so a busy executor that still calls is never taken for stale.
+    """
     await require_colony(ctx, colonyname)
-    executor = await ctx.executor(signer)
-    if (
-        executor is not None
-        and executor.colonyname == colonyname
-        and (
-            executor.state == ExecutorState.APPROVED
-            or (not approved and executor.state != ExecutorState.UNREGISTERED)
-        )
-    ):
+    executor = await ctx.executor(colonyname, signer)
+    if executor is not None and executor.state == ExecutorState.APPROVED:
+        await ctx.mark_alive(colonyname, signer, serving=False)
+        return executor
+    if executor is not None and not approved and executor.state != ExecutorState.UNREGISTERED:
         return executor
     user = await ctx.store.get_user_by_id(colonyname, signer)
     if user is not None:

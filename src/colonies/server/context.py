@@ -15,7 +15,7 @@ from colonies.store.base import Store
 from colonies.timeutil import now_ns
 
 CACHE_TTL = 1.0  # seconds a replica may serve a colony/executor record changed elsewhere
-ALIVE_INTERVAL = 1.0
+ALIVE_INTERVAL = 1.0  # lastheardfromtime is written at most this often per executor
 
 
 def _env_flag(name: str) -> bool:
@@ -37,6 +37,9 @@ class ServerConfig:
     allow_executor_reregister: bool = False
     max_body_bytes: int = 16 * 1024 * 1024
     sweep_interval: float = 1.0
+    # Executors not heard from for this long (seconds) are soft-removed by the sweeper and their
+    # RUNNING processes re-queued (Go's COLONIES_STALE_EXECUTOR_DURATION); <= 0 disables it.
+    stale_executor_duration: float = 600.0
     build_version: str = "dev"
     build_time: str = ""
     # Ceilings on the WebSockets (/pubsub, /rpc); docs/security.md lists their variables.
@@ -55,6 +58,9 @@ class ServerConfig:
             server_id=os.environ.get("COLONIES_SERVER_ID", ""),
             port=int(port),
             allow_executor_reregister=_env_flag("COLONIES_ALLOW_EXECUTOR_REREGISTER"),
+            stale_executor_duration=float(
+                os.environ.get("COLONIES_STALE_EXECUTOR_DURATION") or 600
+            ),
             build_version=os.environ.get("BUILD_VERSION", "dev"),
             build_time=os.environ.get("BUILD_TIME", ""),
             max_subscriptions_per_socket=_env_int(
@@ -83,9 +89,11 @@ class ServerContext:
     events: ProcessEvents = field(default_factory=ProcessEvents)
     resumed: dict[str, asyncio.Event] = field(default_factory=dict)
     colonies: TTLCache[str, Colony | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
-    executors: TTLCache[str, Executor | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    executors: TTLCache[tuple[str, str], Executor | None] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL)
+    )
     paused: TTLCache[str, bool] = field(default_factory=lambda: TTLCache(CACHE_TTL))
-    last_alive: dict[str, float] = field(default_factory=dict)
+    last_alive: dict[tuple[str, str, bool], float] = field(default_factory=dict)
     # (colony, executor name, funcname) -> [(wait s, run s)], written by the sweeper
     function_runs: dict[tuple[str, str, str], list[tuple[float, float]]] = field(
         default_factory=dict
@@ -97,10 +105,14 @@ class ServerContext:
     async def colony(self, name: str) -> Colony | None:
         return await self.colonies.get(name, lambda: self.store.get_colony(name))
 
-    async def executor(self, executorid: str) -> Executor | None:
-        """The executor record of an ID (cached: every request's signer is looked up)."""
+    async def executor(self, colonyname: str, executorid: str) -> Executor | None:
+        """The colony's executor record of an ID (cached: every request's signer is looked up).
+
+        Always per colony: another colony may register the same (public) ID, and that must not
+        change who is a member here.
+        """
         return await self.executors.get(
-            executorid, lambda: self.store.get_executor_by_id(executorid)
+            (colonyname, executorid), lambda: self.store.get_executor_by_id(colonyname, executorid)
         )
 
     async def is_paused(self, colonyname: str) -> bool:
@@ -112,12 +124,23 @@ class ServerContext:
         self.executors.clear()
         self.paused.clear()
 
-    async def mark_alive(self, executorid: str) -> None:
-        """Record that an executor polled; written at most once a second per executor."""
+    @property
+    def alive_interval(self) -> float:
+        """How often an executor's lastheardfromtime is written (while it is heard from)."""
+        stale = self.config.stale_executor_duration
+        return min(ALIVE_INTERVAL, stale / 4) if stale > 0 else ALIVE_INTERVAL
+
+    async def mark_alive(self, colonyname: str, executorid: str, *, serving: bool = True) -> None:
+        """Record that an executor was heard from: it polled or reported (``serving``), or made
+        another call as a member, which only refreshes an executor that has polled before (an
+        executor key used only as a client is never taken for a stale worker, as in Go)."""
         now = time.monotonic()
-        if now - self.last_alive.get(executorid, 0.0) >= ALIVE_INTERVAL:
-            self.last_alive[executorid] = now
-            await self.store.mark_alive(executorid, now_ns())
+        key = (colonyname, executorid, serving)
+        if now - self.last_alive.get(key, 0.0) >= self.alive_interval:
+            if len(self.last_alive) >= 10_000:
+                self.last_alive.clear()
+            self.last_alive[key] = now
+            await self.store.mark_alive(colonyname, executorid, now_ns(), refresh=not serving)
 
     def process_changed(self, process: Process) -> None:
         """Tell subscribers, and wake one assigner when a process (re)enters the queue."""

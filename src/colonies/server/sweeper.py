@@ -1,7 +1,9 @@
-"""Periodic work: deadlines (spec §6.4) and function counters.
+"""Periodic work: deadlines (spec §6.4), stale executors and function counters.
 
-Processes past ``maxexectime``/``maxwaittime`` are failed or re-queued; runs queued by closes are
-folded into the registered functions' counters.
+Processes past ``maxexectime``/``maxwaittime`` are failed or re-queued; executors not heard from
+for ``stale_executor_duration`` seconds are soft-removed, which re-queues their RUNNING processes
+(so a process whose assign reply was lost does not stay RUNNING forever); runs queued by closes
+are folded into the registered functions' counters.
 
 Runs once a second on every replica; each change is a compare-and-set in the store, so two
 replicas sweeping the same process cannot both act on it.
@@ -31,6 +33,41 @@ async def sweep_once(ctx: ServerContext) -> int:
             ctx.process_changed(updated)
             changed += 1
     return changed
+
+
+async def remove_stale_executors(ctx: ServerContext) -> int:
+    """Soft-remove executors not heard from for the stale duration; returns how many.
+
+    Each removal is a compare-and-set on "still not heard from", so an executor heard from
+    meanwhile (on any replica) stays, and replicas sweeping together remove it once.
+    """
+    duration = ctx.config.stale_executor_duration
+    if duration <= 0:
+        return 0
+    now = now_ns()
+    heard_before = now - int(duration * NS)
+    removed = 0
+    for executor in await ctx.store.stale_executors(heard_before, BATCH):
+        requeued = await ctx.store.unregister_executor(
+            executor.colonyname, executor.executorname, now, heard_before=heard_before
+        )
+        if requeued is None:  # heard from meanwhile, or removed by another replica
+            continue
+        log.info(
+            "removed stale executor %s in colony %s (last heard %s); re-queued %d process(es)",
+            executor.executorname,
+            executor.colonyname,
+            executor.lastheardfromtime,
+            len(requeued),
+        )
+        removed += 1
+        for processid in requeued:
+            process = await ctx.store.get_process(processid)
+            if process is not None:
+                ctx.process_changed(process)
+    if removed:
+        ctx.changed_membership()
+    return removed
 
 
 async def _expire(ctx: ServerContext, process: Process, now: int) -> Process | None:
@@ -91,6 +128,7 @@ async def sweep_forever(ctx: ServerContext) -> None:
         await asyncio.sleep(ctx.config.sweep_interval)
         try:
             await sweep_once(ctx)
+            await remove_stale_executors(ctx)
             await flush_function_runs(ctx)
         except Exception:
             log.exception("periodic sweep failed; retrying next period")

@@ -93,14 +93,33 @@ class Store(Protocol):
         """Store a new executor; ``replace`` re-registers an existing name under the new ID."""
 
     async def get_executor(self, colonyname: str, name: str) -> Executor | None: ...
-    async def get_executor_by_id(self, executorid: str) -> Executor | None: ...
+    async def get_executor_by_id(self, colonyname: str, executorid: str) -> Executor | None:
+        """The colony's executor with this ID (a live one before an UNREGISTERED one).
+
+        IDs are resolved per colony: the same key may be registered in several colonies, and
+        nothing registered in one colony changes who is a member of another.
+        """
+
     async def get_executors(self, colonyname: str) -> list[Executor]: ...
     async def set_executor_state(self, colonyname: str, name: str, state: int) -> None: ...
-    async def mark_alive(self, executorid: str, now: int) -> None: ...
-    async def unregister_executor(self, colonyname: str, name: str, now: int) -> list[str]:
-        """Soft-delete: state UNREGISTERED, functions dropped, RUNNING processes re-queued.
+    async def mark_alive(
+        self, colonyname: str, executorid: str, now: int, *, refresh: bool = False
+    ) -> None:
+        """Set ``lastheardfromtime`` of the colony's (not UNREGISTERED) executor with this ID;
+        with ``refresh``, only if it was set before (non-zero)."""
 
-        Returns the IDs of the re-queued processes so the caller can wake assigners.
+    async def stale_executors(self, heard_before: int, limit: int) -> list[Executor]:
+        """Executors, not UNREGISTERED, last heard from (non-zero) before ``heard_before``."""
+
+    async def unregister_executor(
+        self, colonyname: str, name: str, now: int, *, heard_before: int | None = None
+    ) -> list[str] | None:
+        """Soft-delete: state UNREGISTERED, functions dropped, the RUNNING processes assigned
+        to it in this colony re-queued; with ``heard_before``, only if the executor is still
+        stale then (a compare-and-set, so replicas sweeping together remove it once).
+
+        Returns the IDs of the re-queued processes so the caller can wake assigners, or
+        ``None`` when nothing was removed (no such executor, or no longer stale).
         """
 
     async def count_executors(self, colonyname: str | None) -> ExecutorCounts: ...
@@ -149,7 +168,9 @@ class Store(Protocol):
         Matching: same colony and executor type; the executor's name in ``executornames``
         (or that list empty); location empty or equal; needs within ``cpu``/``memory``.
         The lowest ``prioritytime`` wins. The claimed process is RUNNING with its exec deadline
-        set when ``maxexectime > 0``.
+        set when ``maxexectime > 0``. Nothing is claimed unless the executor is APPROVED in the
+        colony at that moment (atomic with ``unregister_executor``, so a removed executor is
+        never handed a process that nothing would re-queue).
         """
 
     async def update_process(
@@ -159,9 +180,11 @@ class Store(Protocol):
         *,
         states: Collection[int] = (),
         executorid: str | None = None,
+        approved: bool = False,
     ) -> Process | None:
         """Apply ``update`` only if the process is in one of ``states`` (any, when empty) and,
-        when given, assigned to ``executorid``. Returns the updated process or ``None``."""
+        when given, assigned to ``executorid`` (and with ``approved``, that executor is an
+        APPROVED member of the process's colony). Returns the updated process or ``None``."""
 
     async def remove_process(self, processid: str) -> None: ...
     async def remove_processes(self, colonyname: str, state: int) -> None:

@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS executors (
     colonyname TEXT NOT NULL, executorname TEXT NOT NULL, executorid TEXT NOT NULL,
     state INTEGER NOT NULL, lastheard INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL,
     PRIMARY KEY (colonyname, executorname));
-CREATE INDEX IF NOT EXISTS executors_id ON executors (executorid);
+DROP INDEX IF EXISTS executors_id;
+CREATE INDEX IF NOT EXISTS executors_colony_id ON executors (colonyname, executorid);
+CREATE INDEX IF NOT EXISTS executors_lastheard ON executors (lastheard) WHERE state != 3;
 CREATE TABLE IF NOT EXISTS users (
     colonyname TEXT NOT NULL, name TEXT NOT NULL, userid TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (colonyname, name));
@@ -254,10 +256,12 @@ class SQLiteStore:
             )
         )
 
-    async def get_executor_by_id(self, executorid: str) -> Executor | None:
+    async def get_executor_by_id(self, colonyname: str, executorid: str) -> Executor | None:
         return self._executor(
             self._one(
-                "SELECT * FROM executors WHERE executorid = ? ORDER BY state = 3 LIMIT 1",
+                "SELECT * FROM executors WHERE colonyname = ? AND executorid = ? "
+                "ORDER BY state = 3 LIMIT 1",
+                colonyname,
                 executorid,
             )
         )
@@ -274,20 +278,34 @@ class SQLiteStore:
             (state, colonyname, name),
         )
 
-    async def mark_alive(self, executorid: str, now: int) -> None:
-        self._db.execute(
-            "UPDATE executors SET lastheard = ? WHERE executorid = ?", (now, executorid)
-        )
+    async def mark_alive(
+        self, colonyname: str, executorid: str, now: int, *, refresh: bool = False
+    ) -> None:
+        sql = "UPDATE executors SET lastheard = ? WHERE colonyname = ? AND executorid = ? "
+        sql += "AND state != 3 AND lastheard > 0" if refresh else "AND state != 3"
+        self._db.execute(sql, (now, colonyname, executorid))
 
-    async def unregister_executor(self, colonyname: str, name: str, now: int) -> list[str]:
+    async def stale_executors(self, heard_before: int, limit: int) -> list[Executor]:
+        rows = self._all(
+            "SELECT * FROM executors WHERE state != 3 AND lastheard > 0 AND lastheard < ? "
+            "ORDER BY lastheard LIMIT ?",
+            heard_before,
+            limit,
+        )
+        return [e for r in rows if (e := self._executor(r)) is not None]
+
+    async def unregister_executor(
+        self, colonyname: str, name: str, now: int, *, heard_before: int | None = None
+    ) -> list[str] | None:
         with self._tx() as db:
-            row = self._one(
-                "SELECT executorid FROM executors WHERE colonyname = ? AND executorname = ?",
-                colonyname,
-                name,
-            )
+            sql = "SELECT executorid FROM executors WHERE colonyname = ? AND executorname = ?"
+            args: tuple[Any, ...] = (colonyname, name)
+            if heard_before is not None:
+                sql += " AND state != 3 AND lastheard > 0 AND lastheard < ?"
+                args = (colonyname, name, heard_before)
+            row = self._one(sql, *args)
             if row is None:
-                return []
+                return None
             db.execute(
                 "UPDATE executors SET state = ? WHERE colonyname = ? AND executorname = ?",
                 (ExecutorState.UNREGISTERED, colonyname, name),
@@ -299,8 +317,8 @@ class SQLiteStore:
             requeued = db.execute(
                 "UPDATE processes SET state = 0, isassigned = 0, assignedexecutorid = '', "
                 "starttime = 0, execdeadline = 0 WHERE state = 1 AND assignedexecutorid = ? "
-                "RETURNING processid",
-                (row["executorid"],),
+                "AND colonyname = ? RETURNING processid",
+                (row["executorid"], colonyname),
             ).fetchall()
             return [r["processid"] for r in requeued]
 
@@ -502,7 +520,9 @@ class SQLiteStore:
             "AND (p.executornames = '[]' OR EXISTS "
             "(SELECT 1 FROM json_each(p.executornames) WHERE value = ?)) "
             "AND (p.locationname = '' OR lower(p.locationname) = lower(?)) "
-            "ORDER BY p.prioritytime LIMIT 1) RETURNING *",
+            "ORDER BY p.prioritytime LIMIT 1) "  # only while the executor is approved:
+            "AND EXISTS (SELECT 1 FROM executors AS e "
+            "WHERE e.colonyname = ? AND e.executorid = ? AND e.state = 1) RETURNING *",
             executor.executorid,
             now,
             now,
@@ -513,6 +533,8 @@ class SQLiteStore:
             memory,
             executor.executorname,
             executor.locationname,
+            executor.colonyname,
+            executor.executorid,
         )
         return self._process(row) if row else None
 
@@ -523,6 +545,7 @@ class SQLiteStore:
         *,
         states: Collection[int] = (),
         executorid: str | None = None,
+        approved: bool = False,
     ) -> Process | None:
         changes = update.changed()
         for key in ("output", "errors"):
@@ -538,6 +561,12 @@ class SQLiteStore:
         if executorid is not None:
             where += " AND assignedexecutorid = ?"
             args.append(executorid)
+            if approved:  # same statement: a removal or rejection committed first wins
+                where += (
+                    " AND EXISTS (SELECT 1 FROM executors AS e WHERE e.colonyname = "
+                    "processes.colonyname AND e.executorid = ? AND e.state = 1)"
+                )
+                args.append(executorid)
         row = self._one(f"UPDATE processes SET {sets} WHERE {where} RETURNING *", *args)
         return self._process(row) if row else None
 

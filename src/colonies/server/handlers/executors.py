@@ -21,8 +21,8 @@ async def _existing(ctx: ServerContext, colonyname: str, name: str) -> Executor:
     return executor
 
 
-async def _requeue(ctx: ServerContext, processids: list[str]) -> None:
-    for processid in processids:
+async def _requeue(ctx: ServerContext, processids: list[str] | None) -> None:
+    for processid in processids or ():
         process = await ctx.store.get_process(processid)
         if process is not None:
             ctx.process_changed(process)
@@ -56,36 +56,43 @@ async def add_executor_by_token(ctx: ServerContext, msg: Msg, signer: str) -> An
     if executor.executorid != signer:
         raise RPCError(403, "Access denied, the executor must sign its own registration")
     old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
-    if old is not None and old.executortype != executor.executortype:
-        raise RPCError(
-            403,
-            f"Access denied, executor name {executor.executorname} belongs to an executor "
-            f"of type {old.executortype}, which this token does not cover",
-        )
+    if old is not None and old.state != ExecutorState.UNREGISTERED:
+        # A token creates executors, or re-registers the signer's own; it never takes over a
+        # name another key holds (that would cut the holder off and hand it its processes).
+        if old.executorid != signer:
+            raise RPCError(
+                403,
+                f"Access denied, executor name {executor.executorname} in Colony "
+                f"{executor.colonyname} is held by another executor's key; a join token can "
+                "only register a new name or the signer's own executor",
+            )
+        if old.executortype != executor.executortype:
+            raise RPCError(
+                403,
+                f"Access denied, executor name {executor.executorname} belongs to an executor "
+                f"of type {old.executortype}, which this token does not cover",
+            )
     return (await _register(ctx, executor, approve=True, replace=True)).to_dict()
 
 
 async def _register(
     ctx: ServerContext, executor: Executor, *, approve: bool, replace: bool = False
 ) -> Executor:
-    """Store a new executor (PENDING, or APPROVED); ``replace`` retires a previous holder of
-    the name (its RUNNING processes are re-queued)."""
+    """Store a new executor (PENDING, or APPROVED); ``replace`` retires a previous record of
+    the name (its RUNNING processes are re-queued). IDs are unique within a colony only; the
+    same key may be an executor of several colonies (as on the Go server)."""
     valid_id(executor.executorid, "executor id")
     if not executor.executorname or not executor.executortype:
         raise RPCError(400, "Invalid executor: executorname and executortype must be set")
     executor.state = ExecutorState.APPROVED if approve else ExecutorState.PENDING
     executor.commissiontime = format_ns(now_ns())
-    owner = await ctx.store.get_executor_by_id(executor.executorid)
+    owner = await ctx.store.get_executor_by_id(executor.colonyname, executor.executorid)
     if (
         owner is not None
         and owner.executorname != executor.executorname
         and owner.state != ExecutorState.UNREGISTERED
     ):
-        renaming = (
-            replace
-            and owner.colonyname == executor.colonyname
-            and owner.executortype == executor.executortype
-        )
+        renaming = replace and owner.executortype == executor.executortype
         if not renaming:
             raise RPCError(
                 400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"
@@ -133,8 +140,8 @@ async def get_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def get_executor_by_id(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname, executorid = msg.text("colonyname"), msg.text("executorid")
     await require_member(ctx, signer, colonyname)
-    executor = await ctx.store.get_executor_by_id(executorid)
-    if executor is None or executor.colonyname != colonyname:
+    executor = await ctx.store.get_executor_by_id(colonyname, executorid)
+    if executor is None:
         raise RPCError(404, f"Failed to get executor, executor with id {executorid} not found")
     return executor.to_dict()
 

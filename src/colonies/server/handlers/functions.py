@@ -85,7 +85,7 @@ async def add_log(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     process = await assigned_process(ctx, msg, signer)
     if process.state != ProcessState.RUNNING:
         raise RPCError(403, "Failed to add log, process is not running")
-    executor = await ctx.executor(signer)
+    executor = await ctx.executor(process.spec.conditions.colonyname, signer)
     await ctx.store.add_log(
         Log(
             processid=process.processid,

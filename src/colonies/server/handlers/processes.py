@@ -15,7 +15,6 @@ from colonies.model import (
     Attribute,
     AttributeType,
     Executor,
-    ExecutorState,
     FunctionSpec,
     Process,
     ProcessState,
@@ -130,7 +129,7 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     memory = _parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
     deadline = time.monotonic() + max(timeout, 0)
     while True:
-        await ctx.mark_alive(executor.executorid)
+        await ctx.mark_alive(colonyname, executor.executorid)
         if await ctx.is_paused(colonyname):
             await _wait_for_resume(ctx, colonyname, timeout, deadline)
             continue
@@ -148,15 +147,24 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             if process is not None:
                 ctx.process_changed(process)
                 return process.to_dict()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise RPCError(404, NO_PROCESS_MESSAGE)
-            done, _ = await asyncio.wait({waiter.woken}, timeout=remaining)
-            if not done:
+            if not await _woken(ctx, waiter, executor, deadline):
                 raise RPCError(404, NO_PROCESS_MESSAGE)
             waiter.used = True  # this wake-up is spent on the retry at the top of the loop
         finally:
             ctx.dispatcher.unregister(waiter)
+
+
+async def _woken(ctx: ServerContext, waiter: Waiter, executor: Executor, deadline: float) -> bool:
+    """Wait for a wake-up until ``deadline``; an executor waiting in a long poll is alive, so
+    it is marked so several times per stale period (a poll may outlast that period)."""
+    refresh = ctx.config.stale_executor_duration / 4
+    while (remaining := deadline - time.monotonic()) > 0:
+        step = min(remaining, refresh) if refresh > 0 else remaining
+        done, _ = await asyncio.wait({waiter.woken}, timeout=step)
+        if done:
+            return True
+        await ctx.mark_alive(executor.colonyname, executor.executorid)
+    return False
 
 
 async def release(ctx: ServerContext, processid: str, executorid: str) -> None:
@@ -263,18 +271,17 @@ async def update_assigned(
 ) -> Process:
     """Apply ``update`` to a process the signer runs, in one compare-and-set.
 
-    The CAS requires the signer to be the assigned executor, which (for an approved executor)
-    implies membership of the process's colony: so the common case needs no read at all. Only
-    when the CAS loses is the process loaded, to refuse with the precise reason.
+    The CAS requires the signer to be the assigned executor and an approved member of the
+    process's colony (checked in the same statement), so the common case needs no read at all.
+    Only when the CAS loses is the process loaded, to refuse with the precise reason.
     """
     processid = msg.text("processid")
-    executor = await ctx.executor(signer)
-    if executor is not None and executor.state == ExecutorState.APPROVED:
-        updated = await ctx.store.update_process(
-            processid, update, states=states, executorid=signer
-        )
-        if updated is not None:
-            return updated
+    updated = await ctx.store.update_process(
+        processid, update, states=states, executorid=signer, approved=True
+    )
+    if updated is not None:
+        await ctx.mark_alive(updated.spec.conditions.colonyname, signer)
+        return updated
     await assigned_process(ctx, msg, signer)  # 404 / 403 with the Go server's wording
     raise await _cannot_close(ctx, processid, verb)
 
@@ -345,7 +352,7 @@ async def _record_function_stats(ctx: ServerContext, process: Process, end: int)
     The counters are advisory, so runs are written in batches by the sweeper (once a second)
     instead of costing every close a read and a write.
     """
-    executor = await ctx.executor(process.assignedexecutorid)
+    executor = await ctx.executor(process.spec.conditions.colonyname, process.assignedexecutorid)
     if executor is None:
         return
     start, submitted = parse_ns(process.starttime), parse_ns(process.submissiontime)
