@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from colonies import crypto, rpc
 from colonies.client import AsyncClient, Client
@@ -238,10 +239,12 @@ class ClaimWatchingStore(SQLiteStore):
         return process
 
 
+@pytest.mark.parametrize("turns", [0, 1, 2])
 async def test_a_process_claimed_as_the_client_hangs_up_goes_back_to_the_queue(
-    tmp_path: Path,
+    tmp_path: Path, turns: int
 ) -> None:
-    """The hang-up and the claim land in the same loop pass: no reply can reach the client,
+    """The hang-up is seen in the same loop pass as the claim, or up to two turns of the event
+    loop later (the long-poll looks once more before it replies): no reply can reach the client,
     so the claim is undone (``release``) and the process can be assigned again."""
     colony, key = crypto.generate_private_key(), crypto.generate_private_key()
     store = ClaimWatchingStore(tmp_path / "c.db")
@@ -267,7 +270,13 @@ async def test_a_process_claimed_as_the_client_hangs_up_goes_back_to_the_queue(
     assert status == 200, body
     processid = rpc.parse_reply(status, body)["processid"]
     poll = {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 10}
-    assert await call(poll, hang_up=store.claimed.wait) is None  # nothing sent to a closed client
+
+    async def hang_up() -> None:
+        await store.claimed.wait()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+
+    assert await call(poll, hang_up=hang_up) is None  # nothing sent to a closed client
     process = await store.get_process(processid)
     assert process is not None and process.state == ProcessState.WAITING
     assert (process.isassigned, process.assignedexecutorid) == (False, "")
