@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from colonies.cli.output import format_outputs, go_sprint
 from colonies.client import Client
+from colonies.client import _requests as requests
 from colonies.model import Process, ProcessState
 from conftest import CLI, LiveServer, add_executor, assert_error, free_port
 from polling import until
@@ -37,9 +37,11 @@ def executor(live: LiveServer, action: Action, executortype: str = "wasm") -> th
     return thread
 
 
-def close_with(*out: Any, delay: float = 0) -> Action:
+def close_with(*out: Any, after: Callable[[], object] = lambda: None) -> Action:
+    """Close with ``out``, once ``after()`` has returned."""
+
     def action(client: Client, process: Process) -> None:
-        time.sleep(delay)
+        after()
         client.close(process.processid, list(out))
 
     return action
@@ -149,13 +151,26 @@ def test_exec_wait_on_a_cancelled_process(cli: CLI) -> None:
 def test_wait_outlives_the_server_side_subscription(
     cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The process runs longer than one server-side subscription (1 s here): the wait
+    subscribes again, and the close is still seen."""
     monkeypatch.setattr("colonies.client._requests.MAX_SUBSCRIPTION", 1)
-    thread = executor(cli.live, close_with("8", delay=3))
-    started = time.monotonic()
+    subscribed: list[int] = []  # the subscription lengths the wait asked for, one per state
+    subscribe = requests.subscribe_process
+
+    def counting(processid: str, state: int, seconds: int, **kw: str) -> Any:
+        subscribed.append(seconds)
+        return subscribe(processid, state, seconds, **kw)
+
+    monkeypatch.setattr(requests, "subscribe_process", counting)
+    rounds = len(requests.FINAL_STATES)
+    thread = executor(
+        cli.live, close_with("8", after=lambda: until(lambda: len(subscribed) > rounds))
+    )
     result = cli("function", "exec", "--func", "slow", "--wait", "--out")
     thread.join(10)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "8\n" and time.monotonic() - started >= 3
+    assert result.stdout == "8\n"
+    assert len(subscribed) > rounds and set(subscribed) == {1}  # subscribed again, 1 s each
 
 
 def test_submit_a_spec_file(cli: CLI, tmp_path: Path) -> None:
