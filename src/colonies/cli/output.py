@@ -126,9 +126,16 @@ def executor_state(value: int) -> Text:
 
 
 def format_time(text: str) -> str:
-    """An RFC3339 wire time as local ``YYYY-MM-DD HH:MM:SS`` (the Go CLI's layout); "" if unset."""
-    ns = parse_ns(text)
-    return datetime.fromtimestamp(ns / NS).strftime("%Y-%m-%d %H:%M:%S") if ns else ""
+    """An RFC3339 wire time as local ``YYYY-MM-DD HH:MM:SS`` (the Go CLI's layout); "" if unset.
+
+    Go's zero time in any zone (``0001-01-01T01:12:12+01:12`` from a server in Stockholm) is
+    unset; a time that cannot be read or shown here is printed as the server wrote it.
+    """
+    try:
+        ns = parse_ns(text)
+        return datetime.fromtimestamp(ns / NS).strftime("%Y-%m-%d %H:%M:%S") if ns else ""
+    except (ValueError, OverflowError, OSError):
+        return text
 
 
 def format_json(value: Any) -> str:
