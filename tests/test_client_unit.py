@@ -9,6 +9,7 @@ import math
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -529,38 +530,119 @@ class Clock:
         return self.now
 
 
+def drive(
+    flow: requests.Flow[Process],
+    clock: Clock,
+    reads: Callable[[], Process],
+    close_after: Callable[[int], float],
+) -> tuple[list[int], list[float], float]:
+    """Play the server for a wait flow on a fake clock: each socket stays silent and closes
+    ``close_after(timeout)`` s after its subscriptions; ``get_process`` answers ``reads()``.
+
+    Returns the subscription timeouts, the times (since its subscription) of every re-read
+    made while a socket was open, and the total time slept; the flow's result or error
+    propagates.
+    """
+    timeouts: list[int] = []
+    rereads: list[float] = []
+    slept = 0.0
+    subscribed = closes = math.inf
+    step = next(flow)
+    while True:
+        reply: Any = None
+        if isinstance(step, requests.Subscribe):
+            timeouts.append(decode(step.subscriptions[0].body(KEY))[0]["timeout"])
+            subscribed, closes = clock.now, clock.now + close_after(timeouts[-1])
+        elif isinstance(step, requests.Receive):
+            assert step.timeout > 0
+            if clock.now + step.timeout >= closes:
+                clock.now, subscribed, reply = closes, math.inf, requests.Quiet.CLOSED
+            else:
+                clock.now += step.timeout
+                reply = requests.Quiet.TIMEOUT
+        elif isinstance(step, requests.Sleep):
+            slept += step.seconds
+            clock.now += step.seconds
+        else:
+            assert step.msg == {"msgtype": "getprocessmsg", "processid": PID}
+            if subscribed != math.inf:
+                rereads.append(round(clock.now - subscribed, 6))
+            reply = reads()
+        try:
+            step = flow.send(reply)
+        except StopIteration:
+            return timeouts, rereads, slept
+
+
 def test_wait_flow_shrinks_subscriptions_to_the_deadline_and_paces_rounds() -> None:
     clock = Clock()
     running = Process.from_dict(process(ProcessState.RUNNING))
     flow = requests.wait(PID, 120.5, executortype="cli", colonyname="dev", clock=clock)
-    timeouts, slept = [], 0.0
-    step = next(flow)
+    seen: list[int] = []
+
+    def close_after(timeout: int) -> float:
+        seen.append(timeout)
+        return timeout if timeout > 1 else 0.25  # the last round's server closes early
+
     with pytest.raises(errors.WaitTimeout, match=PID):
-        while True:
-            if isinstance(step, requests.Listen):
-                timeouts.append(decode(step.subscriptions[0].body(KEY))[0]["timeout"])
-                assert step.timeout == timeouts[-1] + requests.LISTEN_MARGIN
-                clock.now += timeouts[-1] if timeouts[-1] > 1 else 0.25  # server closes
-                step = flow.send(None)
-            elif isinstance(step, requests.Sleep):
-                slept += step.seconds
-                clock.now += step.seconds
-                step = flow.send(None)
-            else:
-                assert step.msg == {"msgtype": "getprocessmsg", "processid": PID}
-                step = flow.send(running)
-    assert timeouts == [60, 60, 1]
-    assert math.isclose(slept, requests.MIN_ROUND - 0.25)
+        drive(flow, clock, lambda: running, close_after)
+    assert seen == [60, 60, 1]
 
 
-def test_wait_flow_without_timeout_never_gives_up() -> None:
+def test_wait_flow_paces_rounds_a_server_closes_at_once() -> None:
     clock = Clock()
-    flow = requests.wait(PID, None, executortype="cli", colonyname="dev", clock=clock)
     running = Process.from_dict(process(ProcessState.RUNNING))
-    step = next(flow)
-    for _ in range(100):
-        assert isinstance(step, requests.Listen)
-        clock.now += 60
-        step = flow.send(None)
-        step = flow.send(running)
-    assert isinstance(step, requests.Listen)
+    flow = requests.wait(PID, 3, executortype="cli", colonyname="dev", clock=clock)
+    with pytest.raises(errors.WaitTimeout):
+        drive(flow, clock, lambda: running, lambda timeout: 0.05)
+    # Each round: 0.05 s of socket, a re-read, then a sleep that fills it up to MIN_ROUND.
+    assert math.isclose(clock.now - 1000.0, 3 * requests.MIN_ROUND)
+
+
+def test_wait_flow_rechecks_the_process_while_the_socket_is_silent() -> None:
+    clock = Clock()
+    running = Process.from_dict(process(ProcessState.RUNNING))
+    done = Process.from_dict(process(ProcessState.SUCCESS))
+    reads = iter([running] * 11 + [done])
+    flow = requests.wait(PID, None, executortype="cli", colonyname="dev", clock=clock)
+    timeouts, rereads, slept = drive(flow, clock, lambda: next(reads), lambda timeout: timeout)
+    # Close together first (a close racing the subscription is found at once), then sparse.
+    assert rereads == [0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 25.0]
+    assert timeouts == [60] and slept == 0
+
+
+def test_wait_flow_rechecks_every_round_and_never_gives_up() -> None:
+    clock = Clock()
+    running = Process.from_dict(process(ProcessState.RUNNING))
+    count = 0
+
+    def reads() -> Process:
+        nonlocal count
+        count += 1
+        if count > 10_000:
+            raise AssertionError("still waiting, as it should")
+        return running
+
+    flow = requests.wait(PID, None, executortype="cli", colonyname="dev", clock=clock)
+    with pytest.raises(AssertionError, match="as it should"):
+        drive(flow, clock, reads, lambda timeout: timeout)
+    assert clock.now - 1000.0 > 8 * 3600  # hours of 60 s rounds, ~19 re-reads each
+
+
+async def test_wait_finds_a_close_whose_event_never_comes(kind: type[AnyClient]) -> None:
+    """The Go server's subscription race: the process closes, the socket stays silent. The
+    re-reads find the close well within a second (not at the end of the 60 s round)."""
+    closes_at = time.monotonic() + 0.3
+    server = FakeServer(
+        lambda msg: process(
+            ProcessState.SUCCESS if time.monotonic() >= closes_at else ProcessState.RUNNING
+        )
+    )
+
+    def silent(frames: list[str]) -> str:
+        raise TimeoutError
+
+    client = make(kind, server, pubsub=silent)
+    result = await invoke(client, "wait", PID, executortype="cli", colonyname="dev")
+    assert result.state == ProcessState.SUCCESS
+    assert time.monotonic() - closes_at < 0.5

@@ -8,7 +8,12 @@ from typing import Any, Self, TypeVar
 
 from colonies.client import _requests as r
 from colonies.client._base import BaseClient
-from colonies.client._transports import AsyncHTTPTransport, AsyncTransport, WebSocketClosed
+from colonies.client._transports import (
+    AsyncHTTPTransport,
+    AsyncTransport,
+    AsyncWebSocket,
+    WebSocketClosed,
+)
 from colonies.errors import TransportError
 from colonies.model import (
     Attribute,
@@ -58,33 +63,55 @@ class AsyncClient(BaseClient[AsyncTransport]):
     async def _run(self, flow: r.Flow[T], prvkey: str | None) -> T:
         reply: Any = None
         failure: TransportError | None = None
-        while True:
-            try:
-                step = flow.throw(failure) if failure else flow.send(reply)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            failure, reply = None, None
-            try:
-                if isinstance(step, r.Call):
-                    reply = await self._send(step, prvkey)
-                elif isinstance(step, r.Sleep):
-                    await asyncio.sleep(step.seconds)
-                else:
-                    reply = await self._listen(step, prvkey)
-            except TransportError as e:  # the flow decides: retry (wait does) or give up
-                failure = e
-
-    async def _listen(self, listen: r.Listen, prvkey: str | None) -> str | None:
-        ws = await self._transport.aconnect(self._pubsub_url, self.timeout)
+        socket: AsyncWebSocket | None = None
         try:
-            for subscription in listen.subscriptions:
-                await ws.send(self._body(subscription, prvkey))
-            return await ws.recv(listen.timeout)
-        except (WebSocketClosed, TimeoutError):
-            return None
+            while True:
+                try:
+                    step = flow.throw(failure) if failure else flow.send(reply)
+                except StopIteration as done:
+                    result: T = done.value
+                    return result
+                failure, reply = None, None
+                try:
+                    if isinstance(step, r.Call):
+                        reply = await self._send(step, prvkey)
+                    elif isinstance(step, r.Sleep):
+                        await asyncio.sleep(step.seconds)
+                    elif isinstance(step, r.Subscribe):
+                        if socket is not None:
+                            previous, socket = socket, None
+                            await previous.close()
+                        socket = await self._subscribe(step, prvkey)
+                    else:
+                        reply = await self._receive(socket, step)
+                except TransportError as e:  # the flow decides: retry (wait does) or give up
+                    failure = e
         finally:
-            await ws.close()
+            if socket is not None:
+                await socket.close()
+
+    async def _subscribe(self, subscribe: r.Subscribe, prvkey: str | None) -> AsyncWebSocket:
+        socket = await self._transport.aconnect(self._pubsub_url, self.timeout)
+        try:
+            for subscription in subscribe.subscriptions:
+                await socket.send(self._body(subscription, prvkey))
+        except WebSocketClosed:
+            pass  # the next Receive says so
+        except BaseException:
+            await socket.close()
+            raise
+        return socket
+
+    @staticmethod
+    async def _receive(socket: AsyncWebSocket | None, receive: r.Receive) -> str | r.Quiet:
+        if socket is None:
+            return r.Quiet.CLOSED
+        try:
+            return await socket.recv(receive.timeout)
+        except WebSocketClosed:
+            return r.Quiet.CLOSED
+        except TimeoutError:
+            return r.Quiet.TIMEOUT
 
     # --- server and colonies --------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Each function returns a ``Call``: the message dict plus the decoder for its reply. ``Client``
 and ``AsyncClient`` only move Calls over their transport, so message shapes (spec §4) live here
 and nowhere else. ``wait`` is a sans-IO generator for the same reason: it yields the steps
-(Calls, a ``Listen`` on ``/pubsub``, a ``Sleep``) and each client performs them its own way.
+(Calls, ``Subscribe``/``Receive`` on ``/pubsub``, a ``Sleep``) and each client performs them
+its own way.
 Stdlib only (runs in Pyodide).
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from colonies import rpc
@@ -44,6 +46,10 @@ MAX_SUBSCRIPTION = 60
 LISTEN_MARGIN = 5.0
 # Shortest wait() round: a server that closes sockets at once must not get a busy loop.
 MIN_ROUND = 1.0
+# When wait() re-reads the process while subscribed (seconds after subscribing), in case the
+# server missed the event: close together at first, where the Go server can lose it, then sparse.
+RECHECKS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+RECHECK_EVERY = 5.0
 RETRY_START, RETRY_MAX = 0.5, 10.0  # backoff while the server is unreachable
 FINAL_STATES = frozenset({ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED})
 
@@ -348,13 +354,28 @@ def remove_function(functionid: str) -> Call[None]:
 
 
 @dataclass(frozen=True)
-class Listen:
-    """Open one ``/pubsub`` socket, send each subscription, reply with the first frame.
+class Subscribe:
+    """Open a ``/pubsub`` socket and send each subscription on it.
 
-    The client replies ``None`` if the socket closed (or stayed silent for ``timeout`` s).
+    The flow has at most one socket: the client closes the previous one first, and the last
+    one when the flow ends. A socket that fails while sending is not an error here: the next
+    ``Receive`` reports it closed. Failing to open it raises ``TransportError`` into the flow.
     """
 
     subscriptions: tuple[Call[None], ...]
+
+
+class Quiet(Enum):
+    """What ``Receive`` got instead of a frame."""
+
+    TIMEOUT = "timeout"  # nothing within the timeout; the socket is still open
+    CLOSED = "closed"  # the server closed the socket (its subscription timed out)
+
+
+@dataclass(frozen=True)
+class Receive:
+    """The next frame on the flow's socket, or a ``Quiet`` after ``timeout`` s or on close."""
+
     timeout: float
 
 
@@ -363,7 +384,7 @@ class Sleep:
     seconds: float
 
 
-Step = Call[Any] | Listen | Sleep
+Step = Call[Any] | Subscribe | Receive | Sleep
 Flow = Generator[Step, Any, T]
 
 
@@ -382,6 +403,16 @@ def subscribe_process(
     )
 
 
+def rechecks() -> Iterator[float]:
+    """Seconds after subscribing at which ``wait`` re-reads the process: ``RECHECKS``, then
+    every ``RECHECK_EVERY`` s."""
+    yield from RECHECKS
+    last = RECHECKS[-1]
+    while True:
+        last += RECHECK_EVERY
+        yield last
+
+
 def wait(
     processid: str,
     timeout: float | None = None,
@@ -395,9 +426,17 @@ def wait(
     Each round subscribes to SUCCESS, FAILED and CANCELLED on one socket for at most
     ``MAX_SUBSCRIPTION`` seconds (the server answers at once if the state is already reached).
     An event ends the wait; the process is then re-read, because the event's copy may lack the
-    final output. When the server closes the socket instead (its subscription timeout), the
-    process is re-read too and, if still open, the round starts again: there is no cap on the
-    total time. ``timeout=None`` waits forever, otherwise ``WaitTimeout``.
+    final output.
+
+    The event alone is not trusted: the Go server reads the process's state first and registers
+    the subscription after that, so a close landing in between is neither seen by that read nor
+    signalled to the subscription, and the socket stays silent for the whole round. So the
+    process is also re-read on the socket's quiet moments, soon after subscribing (``RECHECKS``)
+    and then every ``RECHECK_EVERY`` s: a missed event costs a fraction of a second, not a round.
+
+    When the server closes the socket (its subscription timeout), the process is re-read and,
+    if still open, the round starts again: there is no cap on the total time. ``timeout=None``
+    waits forever, otherwise ``WaitTimeout``.
     """
     deadline = None if timeout is None else clock() + timeout
     if not executortype or not colonyname:
@@ -420,19 +459,44 @@ def wait(
             for state in sorted(FINAL_STATES)
         )
         try:
-            frame: str | None = yield Listen(subscriptions, seconds + LISTEN_MARGIN)
+            yield Subscribe(subscriptions)
         except TransportError:
-            frame = None  # the server is away: the re-read below waits for it with backoff
-        if frame is not None:
-            rpc.parse_reply(200, frame)  # an error frame raises ServerError
-            final: Process = yield from _get_retrying(processid, deadline, clock)
-            return final
+            pass  # the server is away: the re-read below waits for it with backoff
+        else:
+            final = yield from _watch(processid, started + seconds + LISTEN_MARGIN, deadline, clock)
+            if final is not None:
+                return final
         process = yield from _get_retrying(processid, deadline, clock)
         if process.state in FINAL_STATES:
             return process
         idle = MIN_ROUND - (clock() - started)
         if idle > 0:
             yield Sleep(idle)
+
+
+def _watch(
+    processid: str, round_end: float, deadline: float | None, clock: Callable[[], float]
+) -> Flow[Process | None]:
+    """One round on a subscribed socket: the final process (after an event, or found by a
+    re-read), or None when the socket closed or the round ran out with the process open."""
+    subscribed, checks = clock(), rechecks()
+    while True:
+        check_at = subscribed + next(checks)
+        while (now := clock()) < check_at:
+            if now >= round_end:
+                return None
+            reply: str | Quiet = yield Receive(min(check_at, round_end) - now)
+            if reply is Quiet.CLOSED:
+                return None
+            if reply is not Quiet.TIMEOUT:
+                rpc.parse_reply(200, reply)  # an error frame raises ServerError
+                final: Process = yield from _get_retrying(processid, deadline, clock)
+                return final
+        if check_at >= round_end:
+            return None
+        process: Process = yield from _get_retrying(processid, deadline, clock)
+        if process.state in FINAL_STATES:
+            return process
 
 
 def _get_retrying(

@@ -8,7 +8,7 @@ from typing import Any, Self, TypeVar
 
 from colonies.client import _requests as r
 from colonies.client._base import BaseClient
-from colonies.client._transports import HTTPXTransport, Transport, WebSocketClosed
+from colonies.client._transports import HTTPXTransport, Transport, WebSocket, WebSocketClosed
 from colonies.errors import TransportError
 from colonies.model import (
     Attribute,
@@ -62,33 +62,55 @@ class Client(BaseClient[Transport]):
     def _run(self, flow: r.Flow[T], prvkey: str | None) -> T:
         reply: Any = None
         failure: TransportError | None = None
-        while True:
-            try:
-                step = flow.throw(failure) if failure else flow.send(reply)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            failure, reply = None, None
-            try:
-                if isinstance(step, r.Call):
-                    reply = self._send(step, prvkey)
-                elif isinstance(step, r.Sleep):
-                    time.sleep(step.seconds)
-                else:
-                    reply = self._listen(step, prvkey)
-            except TransportError as e:  # the flow decides: retry (wait does) or give up
-                failure = e
-
-    def _listen(self, listen: r.Listen, prvkey: str | None) -> str | None:
-        ws = self._transport.connect(self._pubsub_url, self.timeout)
+        socket: WebSocket | None = None
         try:
-            for subscription in listen.subscriptions:
-                ws.send(self._body(subscription, prvkey))
-            return ws.recv(listen.timeout)
-        except (WebSocketClosed, TimeoutError):
-            return None
+            while True:
+                try:
+                    step = flow.throw(failure) if failure else flow.send(reply)
+                except StopIteration as done:
+                    result: T = done.value
+                    return result
+                failure, reply = None, None
+                try:
+                    if isinstance(step, r.Call):
+                        reply = self._send(step, prvkey)
+                    elif isinstance(step, r.Sleep):
+                        time.sleep(step.seconds)
+                    elif isinstance(step, r.Subscribe):
+                        if socket is not None:
+                            previous, socket = socket, None
+                            previous.close()
+                        socket = self._subscribe(step, prvkey)
+                    else:
+                        reply = self._receive(socket, step)
+                except TransportError as e:  # the flow decides: retry (wait does) or give up
+                    failure = e
         finally:
-            ws.close()
+            if socket is not None:
+                socket.close()
+
+    def _subscribe(self, subscribe: r.Subscribe, prvkey: str | None) -> WebSocket:
+        socket = self._transport.connect(self._pubsub_url, self.timeout)
+        try:
+            for subscription in subscribe.subscriptions:
+                socket.send(self._body(subscription, prvkey))
+        except WebSocketClosed:
+            pass  # the next Receive says so
+        except BaseException:
+            socket.close()
+            raise
+        return socket
+
+    @staticmethod
+    def _receive(socket: WebSocket | None, receive: r.Receive) -> str | r.Quiet:
+        if socket is None:
+            return r.Quiet.CLOSED
+        try:
+            return socket.recv(receive.timeout)
+        except WebSocketClosed:
+            return r.Quiet.CLOSED
+        except TimeoutError:
+            return r.Quiet.TIMEOUT
 
     # --- server and colonies --------------------------------------------------------------
 

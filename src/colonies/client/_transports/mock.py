@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 from colonies.client._transports.base import WebSocketClosed
@@ -15,8 +17,9 @@ class MockTransport:
     """Serves both clients: ``handler(body) -> (status, text)`` answers each POST.
 
     ``pubsub(frames) -> frame | None`` answers each ``recv`` on a WebSocket, given the frames
-    sent on that socket so far; ``None`` means the server closed it. Without ``pubsub``,
-    opening a WebSocket fails like an unreachable server.
+    sent on that socket so far; ``None`` means the server closed it, and raising
+    ``TimeoutError`` means no frame came: ``recv`` then sleeps its timeout and raises it. Without
+    ``pubsub``, opening a WebSocket fails like an unreachable server.
     """
 
     def __init__(self, handler: Handler, *, pubsub: PubSubHandler | None = None) -> None:
@@ -55,12 +58,20 @@ class MockWebSocket:
             raise WebSocketClosed("closed")
         self.sent.append(text)
 
-    def recv(self, timeout: float | None = None) -> str:
+    def next_frame(self) -> str:
+        """The handler's answer: a frame, ``WebSocketClosed``, or ``TimeoutError`` (silence)."""
         frame = None if self.closed else self._pubsub(self.sent)
         if frame is None:
             self.closed = True
             raise WebSocketClosed("closed by the server")
         return frame
+
+    def recv(self, timeout: float | None = None) -> str:
+        try:
+            return self.next_frame()
+        except TimeoutError:
+            time.sleep(timeout or 0)
+            raise
 
     def close(self) -> None:
         self.closed = True
@@ -74,7 +85,11 @@ class AsyncMockWebSocket:
         self._ws.send(text)
 
     async def recv(self, timeout: float | None = None) -> str:
-        return self._ws.recv(timeout)
+        try:
+            return self._ws.next_frame()
+        except TimeoutError:
+            await asyncio.sleep(timeout or 0)
+            raise
 
     async def close(self) -> None:
         self._ws.close()
