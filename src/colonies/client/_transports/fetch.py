@@ -149,6 +149,13 @@ class SocketTransport(FetchTransport):
         finally:
             self._pending.pop(frame_id, None)
 
+    async def probe(self, url: str) -> bool:
+        """Open the ``/rpc`` socket of the server whose ``/api`` is ``url`` for the calls to
+        come; False if it would not open (Go has no ``/rpc``: every call then goes by fetch)."""
+        if self._use_fetch:
+            return False
+        return await self._connected(url) is not None
+
     async def _connected(self, url: str) -> BrowserWebSocket | None:
         if self._socket is not None and self._reader is not None and not self._reader.done():
             return self._socket
