@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import time
@@ -64,7 +65,10 @@ FETCH_PROBE = """async (n) => {
   }
   return times;
 }"""
-GOALS = {"rate": 200.0, "ready_ms": 3500.0, "registered_ms": 1000.0}
+GOALS = {"rate": 200.0, "ready_ms": 3500.0, "registered_ms": 1000.0, "freeze_ms": 1500.0}
+# A 50 ms interval on the page's main thread: the gaps between its ticks while Pyodide boots (in
+# the Web Worker) show whether the page stayed responsive.
+TICKS = "window.__ticks = []; setInterval(() => window.__ticks.push(performance.now()), 50);"
 
 
 def descendants(pid: int) -> list[int]:
@@ -149,6 +153,7 @@ class TabRun:
 
     count: int
     loaded: dict[str, Any] = field(default_factory=dict)  # colonies.timings once ready
+    boot_ticks: list[float] = field(default_factory=list)  # main-thread ticks until ready
     reloads: list[dict[str, Any]] = field(default_factory=list)  # the same after reloads
     started: dict[str, Any] = field(default_factory=dict)  # colonies.timings once registered
     fetch_ms: list[float] = field(default_factory=list)
@@ -190,6 +195,7 @@ class TabRun:
                 },
             ),
             ready_row("first load, empty browser cache", [self.loaded]),
+            freeze_row(self.boot_ticks, float(self.loaded.get("bootMs") or 0)),
             ready_row(
                 f"reload, warm HTTP and code caches (median of {len(self.reloads)})",
                 self.reloads,
@@ -220,6 +226,21 @@ def ready_row(params: str, loads: list[dict[str, Any]]) -> Result:
     )
 
 
+def freeze_row(ticks: list[float], boot_ms: float) -> Result:
+    """The longest gap between the page's 50 ms ticks during the first boot."""
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    span_s = (ticks[-1] - ticks[0]) / 1000 if len(ticks) > 1 else 0.0
+    rate = (len(ticks) - 1) / span_s if span_s else 0.0
+    return Result(
+        "browser: main thread during boot",
+        f"longest gap between 50 ms interval ticks while the worker boots ({boot_ms:.0f} ms)",
+        max(gaps, default=0.0),
+        "ms",
+        f"goal ≤ {GOALS['freeze_ms']:.0f}; {rate:.1f} ticks/s (20 if never held up)",
+        data={"ticks_per_s": rate, "ticks": len(ticks)},
+    )
+
+
 async def browser(run: Run) -> list[Result]:
     """Load the page, pre-submit the echo processes, press Start, watch the counters."""
     from playwright.async_api import async_playwright
@@ -246,10 +267,14 @@ async def browser(run: Run) -> list[Result]:
             )
             try:
                 page = await chromium.new_page()
+                await page.add_init_script(TICKS)
                 log("browser: loading /executor/")
                 await page.goto(f"{dev.url}/executor/")
                 await wait_js(page, "colonies.state === 'ready'", READY_TIMEOUT_MS)
                 tab.loaded = await page.evaluate("colonies.timings")
+                tab.boot_ticks = await page.evaluate(
+                    "window.__ticks.filter((t) => t <= colonies.timings.readyAt)"
+                )
                 for _ in range(run.sizes.browser_reloads):
                     log("browser: reloading (warm HTTP and code caches)")
                     await page.reload()
