@@ -67,7 +67,7 @@ def test_list_filters_and_count(cli: CLI) -> None:
 
 
 def test_list_errors(cli: CLI) -> None:
-    assert_error(cli("process", "psw", "--count", "101"), "Invalid count 101")
+    assert_error(cli("process", "psw", "--count", "101"), "MaxCount limit <100>")
     assert_error(cli("process", "ps", "--initiator", "nobody"), "nobody")
 
 

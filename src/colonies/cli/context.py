@@ -38,7 +38,7 @@ COLONY_NAME_ENV = "COLONIES_COLONY_NAME"
 EXECUTOR_TYPE_ENV = "COLONIES_EXECUTOR_TYPE"
 
 # The Go server's wording when a colony is missing (403 from auth checks, 404 from remove).
-_UNKNOWN_COLONY = re.compile(r"Colony with name (.*) does not exist")
+_UNKNOWN_COLONY = re.compile(r"Colony with name <?([^<>\s]*)>? (?:does not exist|not found)")
 
 
 @dataclass(frozen=True)

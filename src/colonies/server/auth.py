@@ -22,15 +22,15 @@ async def require_server_owner(ctx: ServerContext, signer: str) -> None:
 
 
 async def require_colony(ctx: ServerContext, colonyname: str) -> Colony:
-    if not colonyname:
-        raise RPCError(400, "Empty Colony name")
-    colony = await ctx.colony(colonyname)
+    colony = await ctx.colony(colonyname) if colonyname else None
     if colony is None:
-        raise denied(f"Access denied, Colony with name {colonyname} does not exists")
+        raise denied(f"Colony with name <{colonyname}> does not exists")
     return colony
 
 
 async def require_colony_owner(ctx: ServerContext, signer: str, colonyname: str) -> Colony:
+    if not colonyname:
+        raise denied("Empty Colony name")
     colony = await require_colony(ctx, colonyname)
     if signer != colony.colonyid:
         raise denied("Access denied, not colony owner")
@@ -56,7 +56,7 @@ async def require_member(
     user = await ctx.store.get_user_by_id(colonyname, signer)
     if user is not None:
         return user
-    raise denied(f"Access denied, not a member of Colony with name {colonyname}")
+    raise denied(f"Access denied, not a member of Colony with name <{colonyname}>")
 
 
 async def require_executor(ctx: ServerContext, signer: str, colonyname: str) -> Executor:

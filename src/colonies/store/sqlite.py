@@ -187,7 +187,7 @@ class SQLiteStore:
         return Colony(colonyid=row["colonyid"], name=row["name"]) if row else None
 
     async def get_colonies(self) -> list[Colony]:
-        rows = self._all("SELECT name, colonyid FROM colonies ORDER BY name")
+        rows = self._all("SELECT name, colonyid FROM colonies ORDER BY rowid")
         return [Colony(colonyid=r["colonyid"], name=r["name"]) for r in rows]
 
     async def set_paused(self, colonyname: str, paused: bool) -> None:
@@ -267,9 +267,7 @@ class SQLiteStore:
         )
 
     async def get_executors(self, colonyname: str) -> list[Executor]:
-        rows = self._all(
-            "SELECT * FROM executors WHERE colonyname = ? ORDER BY executorname", colonyname
-        )
+        rows = self._all("SELECT * FROM executors WHERE colonyname = ? ORDER BY rowid", colonyname)
         return [e for r in rows if (e := self._executor(r)) is not None]
 
     async def set_executor_state(self, colonyname: str, name: str, state: int) -> None:
@@ -355,7 +353,7 @@ class SQLiteStore:
         return User.from_dict(json.loads(row["doc"])) if row else None
 
     async def get_users(self, colonyname: str) -> list[User]:
-        rows = self._all("SELECT doc FROM users WHERE colonyname = ? ORDER BY name", colonyname)
+        rows = self._all("SELECT doc FROM users WHERE colonyname = ? ORDER BY rowid", colonyname)
         return [User.from_dict(json.loads(r["doc"])) for r in rows]
 
     async def remove_user(self, colonyname: str, name: str) -> None:
@@ -656,7 +654,7 @@ class SQLiteStore:
         if executorname:
             sql += " AND executorname = ?"
             args.append(executorname)
-        rows = self._all(sql + " ORDER BY executorname, funcname", *args)
+        rows = self._all(sql + " ORDER BY rowid", *args)
         return [Function.from_dict(json.loads(r["doc"])) for r in rows]
 
     async def update_function(self, function: Function) -> None:

@@ -26,6 +26,13 @@ def valid_id(value: str, what: str) -> str:
     return value
 
 
+async def _existing(ctx: ServerContext, name: str) -> Colony:
+    colony = await ctx.store.get_colony(name)
+    if colony is None:
+        raise RPCError(404, f"Colony with name <{name}> not found")
+    return colony
+
+
 @handles("addcolonymsg")
 async def add_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_server_owner(ctx, signer)
@@ -35,8 +42,8 @@ async def add_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         raise RPCError(400, "Invalid colony name: must not be empty")
     try:
         await ctx.store.add_colony(colony)
-    except AlreadyExists as e:
-        raise RPCError(400, str(e)) from None
+    except AlreadyExists:
+        raise RPCError(400, f"A Colony with name <{colony.name}> already exists") from None
     ctx.changed_membership()
     return colony.to_dict()
 
@@ -45,8 +52,7 @@ async def add_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def remove_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_server_owner(ctx, signer)
     name = msg.text("colonyname")
-    if await ctx.store.get_colony(name) is None:
-        raise RPCError(404, f"Colony with name {name} does not exists")
+    await _existing(ctx, name)
     await ctx.store.remove_colony(name)
     ctx.changed_membership()
 
@@ -85,6 +91,7 @@ async def statistics(ctx: ServerContext, colonyname: str | None) -> Statistics:
 @handles("getcolonystatsmsg")
 async def get_colony_stats(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
+    await _existing(ctx, name)  # Go looks the colony up first, then checks membership
     await require_member(ctx, signer, name)
     return (await statistics(ctx, name)).to_dict()
 

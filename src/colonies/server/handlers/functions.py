@@ -12,7 +12,6 @@ from colonies.server.handlers import Msg, handles
 from colonies.server.handlers.processes import (
     assigned_process,
     attribute_id,
-    load_process,
     random_id,
 )
 from colonies.timeutil import NS, now_ns
@@ -28,7 +27,7 @@ async def add_function(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_member(ctx, signer, function.colonyname)
     executor = await ctx.store.get_executor(function.colonyname, function.executorname)
     if executor is None or executor.executorid != signer:
-        raise RPCError(403, "Access denied, a function can only be added by its own executor")
+        raise RPCError(403, "Not allowed to add a function to another executor")
     if not function.funcname:
         raise RPCError(400, "Invalid function: funcname must be set")
     function.functionid = function.functionid or random_id()
@@ -49,7 +48,7 @@ async def get_functions(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def remove_function(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     function = await ctx.store.get_function(msg.text("functionid"))
     if function is None:
-        raise RPCError(404, "Failed to remove function, function not found")
+        raise RPCError(404, "Failed to remove function, function does not exist")
     await require_member(ctx, signer, function.colonyname)
     executor = await ctx.store.get_executor(function.colonyname, function.executorname)
     if executor is None or executor.executorid != signer:
@@ -123,8 +122,12 @@ async def get_logs(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executorname = msg.text("executorname")
     if executorname:
         await require_member(ctx, signer, colonyname)
+        if await ctx.store.get_executor(colonyname, executorname) is None:
+            raise RPCError(404, "Failed to get logs, executor does not exist")
     else:
-        process = await load_process(ctx, processid)
+        process = await ctx.store.get_process(processid)
+        if process is None:
+            raise RPCError(404, "Failed to get logs, process does not exist")
         colonyname = process.spec.conditions.colonyname
         await require_member(ctx, signer, colonyname)
     logs = await ctx.store.get_logs(

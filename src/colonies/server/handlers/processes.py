@@ -34,6 +34,7 @@ from colonies.timeutil import NS, format_ns, now_ns, parse_ns
 from colonies.units import UNLIMITED, parse_cpu, parse_memory
 
 DAY_NS = 86_400 * NS
+MIB = 2**20
 MAX_COUNT = 100
 CLOSED = (ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED)
 
@@ -75,6 +76,10 @@ def _parse_resource(parse: Any, text: str, what: str) -> int:
         raise RPCError(400, f"Invalid {what}: {e}") from None
 
 
+def _mebibytes(size: int) -> str:
+    return f"{size // MIB}Mi"
+
+
 @handles("submitfuncspecmsg")
 async def submit(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     spec = msg.obj("spec", FunctionSpec)
@@ -82,12 +87,18 @@ async def submit(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     initiator = await require_member(ctx, signer, cond.colonyname)
     if not MIN_PRIORITY <= spec.priority <= MAX_PRIORITY:
         raise RPCError(
-            400, f"Invalid priority {spec.priority}, must be in [{MIN_PRIORITY}, {MAX_PRIORITY}]"
+            400,
+            f"Failed to submit function spec, priority outside range "
+            f"[{MIN_PRIORITY}, {MAX_PRIORITY}]",
         )
     if not cond.executortype and not cond.executornames:
         raise RPCError(400, "Invalid function spec: conditions.executortype must be set")
     cpu = _parse_resource(parse_cpu, cond.cpu, "conditions.cpu")
     memory = _parse_resource(parse_memory, cond.mem, "conditions.mem")
+    # Stored and answered the way Go re-reads them: millicores and whole MiB ("0m", "0Mi").
+    cond.cpu, cond.mem = f"{cpu}m", _mebibytes(memory)
+    cond.storage = _mebibytes(_parse_resource(parse_memory, cond.storage, "conditions.storage"))
+    cond.gpu.mem = _mebibytes(_parse_resource(parse_memory, cond.gpu.mem, "conditions.gpu.mem"))
     if cond.executornames == ["*"]:
         cond.executornames = []
     now = now_ns()
@@ -124,7 +135,7 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = await require_executor(ctx, signer, colonyname)
     timeout = msg.integer("timeout")
     if timeout == 0:
-        raise RPCError(400, "Failed to assign process, timeout must not be 0")
+        raise RPCError(400, "Invalid timeout value, timeout cannot be zero")
     cpu = _parse_resource(parse_cpu, msg.text("availablecpu"), "availablecpu") or UNLIMITED
     memory = _parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
     deadline = time.monotonic() + max(timeout, 0)
@@ -205,14 +216,16 @@ async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_member(ctx, signer, colonyname)
     state, count = msg.integer("state"), msg.integer("count")
     if state not in ProcessState._value2member_map_:
-        raise RPCError(400, f"Invalid state {state}, must be 0-4")
-    if count > MAX_COUNT or count < 0:
+        raise RPCError(400, "Failed to get processes, invalid msg.State")
+    if count > MAX_COUNT:
+        raise RPCError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
+    if count < 0:
         raise RPCError(400, f"Invalid count {count}, must be 0-{MAX_COUNT}")
     initiatorid = ""
     if initiator := msg.text("initiator"):
         user = await ctx.store.get_user(colonyname, initiator)
         if user is None:
-            raise RPCError(400, f"Invalid initiator {initiator}: no such user")
+            raise RPCError(400, f"User <{initiator}> does not exist")
         initiatorid = user.userid
     processes = await ctx.store.get_processes(
         colonyname,
@@ -247,7 +260,7 @@ async def remove_process(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     if process.processgraphid:
         raise RPCError(400, "Failed to remove process, process is part of a workflow")
     if process.state == ProcessState.RUNNING:
-        raise RPCError(400, "Failed to remove process, process is running")
+        raise RPCError(400, "Failed to remove process, cannot remove a running process")
     await ctx.store.remove_process(process.processid)
 
 
@@ -255,9 +268,11 @@ async def remove_process(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def remove_all_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname = msg.text("colonyname")
     await require_colony_owner(ctx, signer, colonyname)
-    state = msg.integer("state", -1)
+    state = msg.integer("state")  # absent is 0 (WAITING), as Go decodes it; -1 means all
+    if state == ProcessState.RUNNING:
+        raise RPCError(400, "Not possible to remove running processes")
     if state not in (-1, 0, 2, 3, 4):
-        raise RPCError(400, f"Invalid state {state}: only -1 (all), 0, 2, 3 and 4 can be removed")
+        raise RPCError(400, "Invalid state when deleting all processes")
     await ctx.store.remove_processes(colonyname, state)
 
 

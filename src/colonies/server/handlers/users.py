@@ -22,8 +22,12 @@ async def add_user(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         raise RPCError(400, "Invalid user name: must not be empty")
     try:
         await ctx.store.add_user(user)
-    except AlreadyExists as e:
-        raise RPCError(400, str(e)) from None
+    except AlreadyExists:
+        raise RPCError(
+            400,
+            f"A user with name <{user.name}> already exists in Colony with name "
+            f"<{user.colonyname}>",
+        ) from None
     return user.to_dict()
 
 
@@ -59,7 +63,7 @@ async def remove_user(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname, name = msg.text("colonyname"), msg.text("name")
     await require_colony_owner(ctx, signer, colonyname)
     if await ctx.store.get_user(colonyname, name) is None:
-        raise RPCError(404, f"Failed to remove user, user with name {name} not found")
+        raise RPCError(404, f"User with name <{name}> not found")
     await ctx.store.remove_user(colonyname, name)
 
 
