@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from colonies.model import (
     ProcessState,
     User,
 )
-from colonies.store.base import AlreadyExists, ExecutorCounts, ProcessUpdate
+from colonies.store.base import AlreadyExists, ExecutorCounts, ProcessCounts, ProcessUpdate
 from colonies.store.sqlite import SQLiteStore
 from colonies.timeutil import format_ns, now_ns
 from colonies.units import UNLIMITED
@@ -169,12 +170,15 @@ async def test_server_id_is_set_and_replaced(store: SQLiteStore) -> None:
 
 
 async def test_colonies_are_unique_and_paused_per_colony(store: SQLiteStore) -> None:
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists, match=r"^A Colony with name dev already exists$"):
         await store.add_colony(Colony(colonyid="b" * 64, name="dev"))
     await store.add_colony(Colony(colonyid="c" * 64, name="alpha"))
     assert await store.get_colony("dev") == Colony(colonyid="a" * 64, name="dev")
     assert await store.get_colony("nope") is None
-    assert {c.name for c in await store.get_colonies()} == {"dev", "alpha"}
+    assert {(c.name, c.colonyid) for c in await store.get_colonies()} == {
+        ("dev", "a" * 64),
+        ("alpha", "c" * 64),
+    }
     assert await store.is_paused("dev") is False
     await store.set_paused("dev", True)
     assert (await store.is_paused("dev"), await store.is_paused("alpha")) == (True, False)
@@ -224,7 +228,7 @@ async def test_removing_a_colony_removes_everything_in_it(store: SQLiteStore) ->
 async def test_executors_are_unique_by_name_unless_replaced(store: SQLiteStore) -> None:
     first = Executor(executorid="1" * 64, executorname="e", executortype="t", colonyname="dev")
     await store.add_executor(first)
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists, match=r"^Executor with name e in Colony dev already exists$"):
         await store.add_executor(Executor(executorid="2" * 64, executorname="e", colonyname="dev"))
     second = Executor(executorid="2" * 64, executorname="e", executortype="u", colonyname="dev")
     await store.add_executor(second, replace=True)
@@ -259,7 +263,7 @@ async def test_users_and_locations(store: SQLiteStore) -> None:
     await store.add_colony(Colony(colonyid="c" * 64, name="other"))
     await store.add_user(User(colonyname="dev", userid="1" * 64, name="bob", email="b@x"))
     await store.add_user(User(colonyname="other", userid="2" * 64, name="bob"))
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists, match=r"^User with name bob in Colony dev already exists$"):
         await store.add_user(User(colonyname="dev", userid="3" * 64, name="bob"))
     bob = await store.get_user("dev", "bob")
     assert bob is not None and (bob.userid, bob.email) == ("1" * 64, "b@x")
@@ -272,7 +276,7 @@ async def test_users_and_locations(store: SQLiteStore) -> None:
     assert [u.userid for u in await store.get_users("other")] == ["2" * 64]
     await store.add_location(Location(colonyname="dev", name="lab", description="d"))
     await store.add_location(Location(colonyname="other", name="lab"))
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists, match=r"^Location with name lab already exists$"):
         await store.add_location(Location(colonyname="dev", name="lab"))
     lab = await store.get_location("dev", "lab")
     assert lab is not None and lab.description == "d"
@@ -288,6 +292,11 @@ async def test_a_process_reads_back_as_stored(store: SQLiteStore) -> None:
         names=["a", "b"],
         location="Lab",
         maxexectime=30,
+        waitforparents=True,
+        graph="g" * 64,
+        starttime=format_ns(4 * NS),
+        endtime=format_ns(6 * NS),
+        execdeadline=format_ns(8 * NS),
         initiatorid="i" * 64,
         initiatorname="alice",
         submissiontime=format_ns(3 * NS),
@@ -570,3 +579,182 @@ async def test_logs(store: SQLiteStore) -> None:
         "executor says"
     ]
     assert await store.search_logs("dev", "SAYS", 0, 10) == []
+
+
+async def test_settings_of_the_connection(store: SQLiteStore) -> None:
+    """WAL with synchronous=NORMAL (a commit survives a killed server), and usable from another
+    thread than the one that opened it (the tests' and uvicorn's threads both use one store)."""
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    colony = await asyncio.to_thread(lambda: asyncio.run(store.get_colony("dev")))
+    assert colony is not None and colony.name == "dev"
+
+
+async def test_a_colony_without_processes_counts_zero(store: SQLiteStore) -> None:
+    assert await store.count_processes("dev") == ProcessCounts(0, 0, 0, 0, 0)
+    assert await store.count_processes(None) == ProcessCounts(0, 0, 0, 0, 0)
+
+
+async def test_any_executor_name_means_any_executor(store: SQLiteStore) -> None:
+    e = await approved(store)
+    await store.add_process(make(1, names=["*"]), cpu=0, memory=0)
+    assert await claim(store, e) == pid(1)
+
+
+async def test_removing_only_waiting_processes(store: SQLiteStore) -> None:
+    e = await approved(store)
+    await store.add_process(make(1), cpu=0, memory=0)
+    await claim(store, e)  # RUNNING
+    await store.add_process(make(2), cpu=0, memory=0)  # WAITING
+    await store.add_process(make(3, state=ProcessState.CANCELLED), cpu=0, memory=0)
+    await store.remove_processes("dev", ProcessState.WAITING)
+    assert [i for i in (1, 2, 3) if await store.get_process(pid(i)) is not None] == [1, 3]
+
+
+async def test_update_can_require_an_approved_assignee(store: SQLiteStore) -> None:
+    e = await approved(store)
+    await store.add_process(make(1), cpu=0, memory=0)
+    await store.add_process(make(2), cpu=0, memory=0)
+    await claim(store, e)
+    await claim(store, e)
+    output = ProcessUpdate(output=["x"])
+    updated = await store.update_process(pid(1), output, executorid=e.executorid, approved=True)
+    assert updated is not None and updated.output == ["x"]
+    await store.set_executor_state("dev", e.executorname, ExecutorState.REJECTED)
+    assert (
+        await store.update_process(pid(1), output, executorid=e.executorid, approved=True) is None
+    )
+    # without approved=True only the assignee is compared
+    assert await store.update_process(pid(2), output, executorid=e.executorid) is not None
+    assert await store.update_process(pid(2), output, executorid="x" * 64) is None
+
+
+async def test_executors_by_id_per_colony(store: SQLiteStore) -> None:
+    await store.add_colony(Colony(colonyid="c" * 64, name="other"))
+    key = "1" * 64
+    for colony, name, state in (
+        ("dev", "old", ExecutorState.UNREGISTERED),
+        ("dev", "new", ExecutorState.PENDING),
+        ("other", "there", ExecutorState.APPROVED),
+    ):
+        await store.add_executor(
+            Executor(
+                executorid=key,
+                executorname=name,
+                colonyname=colony,
+                state=state,
+                lastheardfromtime=format_ns(7 * NS),
+            )
+        )
+    here = await store.get_executor_by_id("dev", key)
+    assert here is not None and here.executorname == "new"  # a live one before an old one
+    assert here.lastheardfromtime == format_ns(7 * NS)
+    there = await store.get_executor_by_id("other", key)
+    assert there is not None and there.executorname == "there"
+    assert await store.get_executor_by_id("dev", "2" * 64) is None
+    assert await store.get_executor_by_id("empty", key) is None
+
+
+async def lastheard(store: SQLiteStore, colony: str, name: str) -> str:
+    executor = await store.get_executor(colony, name)
+    assert executor is not None
+    return executor.lastheardfromtime
+
+
+async def test_mark_alive(store: SQLiteStore) -> None:
+    await store.add_colony(Colony(colonyid="c" * 64, name="other"))
+    for colony, name, state in (
+        ("dev", "a", ExecutorState.APPROVED),
+        ("dev", "gone", ExecutorState.UNREGISTERED),
+        ("other", "a", ExecutorState.APPROVED),
+    ):
+        executorid = ("1" if name == "a" else "2") * 64
+        await store.add_executor(
+            Executor(executorid=executorid, executorname=name, colonyname=colony, state=state)
+        )
+    await store.mark_alive("dev", "2" * 64, 5 * NS)  # unregistered: not heard
+    assert await lastheard(store, "dev", "gone") == format_ns(0)
+    await store.mark_alive("dev", "1" * 64, 5 * NS, refresh=True)  # never polled: no refresh
+    assert await lastheard(store, "dev", "a") == format_ns(0)
+    await store.mark_alive("dev", "1" * 64, 5 * NS)
+    assert await lastheard(store, "dev", "a") == format_ns(5 * NS)
+    assert await lastheard(store, "other", "a") == format_ns(0)  # same ID, other colony
+    await store.mark_alive("dev", "1" * 64, 6 * NS, refresh=True)
+    assert await lastheard(store, "dev", "a") == format_ns(6 * NS)
+
+
+async def test_stale_executors(store: SQLiteStore) -> None:
+    for i, (heard, state) in enumerate(
+        [
+            (30, ExecutorState.APPROVED),
+            (10, ExecutorState.PENDING),
+            (0, ExecutorState.APPROVED),  # never heard: not stale
+            (5, ExecutorState.UNREGISTERED),  # removed already
+            (20, ExecutorState.APPROVED),
+            (50, ExecutorState.APPROVED),  # heard recently
+        ]
+    ):
+        await store.add_executor(
+            Executor(
+                executorid=f"{i:064x}",
+                executorname=f"e{i}",
+                colonyname="dev",
+                state=state,
+                lastheardfromtime=format_ns(heard * NS),
+            )
+        )
+    stale = await store.stale_executors(40 * NS, 10)
+    assert [e.executorname for e in stale] == ["e1", "e4", "e0"]  # longest silent first
+    assert [e.executorname for e in await store.stale_executors(40 * NS, 2)] == ["e1", "e4"]
+    assert await store.stale_executors(10 * NS, 10) == []  # strictly before
+
+
+async def test_unregistering_an_executor(store: SQLiteStore) -> None:
+    await store.add_colony(Colony(colonyid="c" * 64, name="other"))
+    e = await approved(store)
+    twin = Executor(
+        executorid=e.executorid,
+        executorname="twin",
+        executortype="t",
+        colonyname="other",
+        state=ExecutorState.APPROVED,
+    )
+    await store.add_executor(twin)
+    await store.add_process(make(1), cpu=0, memory=0)
+    await store.add_process(make(2), cpu=0, memory=0)
+    await store.add_process(make(3), cpu=0, memory=0)
+    await store.add_process(make(4, colony="other"), cpu=0, memory=0)
+    await claim(store, e)
+    await claim(store, e)
+    await store.update_process(pid(2), ProcessUpdate(state=ProcessState.SUCCESS))
+    await claim(store, twin)
+    for colony, name in (("dev", "e"), ("dev", "keep"), ("other", "e")):
+        await store.add_function(
+            Function(functionid=f"{colony}-{name}", colonyname=colony, executorname=name)
+        )
+    assert await store.unregister_executor("dev", "e", 9 * NS) == [pid(1)]
+    gone = await store.get_executor("dev", "e")
+    assert gone is not None and gone.state == ExecutorState.UNREGISTERED
+    back = await store.get_process(pid(1))
+    assert back is not None
+    assert (back.state, back.isassigned, back.assignedexecutorid) == (0, False, "")
+    assert (back.starttime, back.execdeadline) == (format_ns(0), format_ns(0))
+    done = await store.get_process(pid(2))
+    assert done is not None and done.state == ProcessState.SUCCESS  # not re-queued
+    there = await store.get_process(pid(4))
+    assert there is not None and there.state == ProcessState.RUNNING  # the other colony's
+    assert await store.get_function("dev-e") is None
+    assert await store.get_function("dev-keep") is not None
+    assert await store.get_function("other-e") is not None
+    assert await store.unregister_executor("dev", "nobody", 9 * NS) is None
+
+
+async def test_unregistering_a_stale_executor_is_a_compare_and_set(store: SQLiteStore) -> None:
+    e = await approved(store)
+    await store.mark_alive("dev", e.executorid, 10 * NS)
+    assert await store.unregister_executor("dev", "e", 0, heard_before=10 * NS) is None
+    assert await store.unregister_executor("dev", "e", 0, heard_before=11 * NS) == []
+    again = await store.unregister_executor("dev", "e", 0, heard_before=11 * NS)
+    assert again is None  # removed once
+    never = await approved(store, "n")  # never heard from: not stale
+    assert await store.unregister_executor("dev", never.executorname, 0, heard_before=NS) is None
