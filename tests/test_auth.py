@@ -87,8 +87,8 @@ async def test_no_server_owner_without_a_server_id(ctx: ServerContext) -> None:
 async def test_colony(ctx: ServerContext) -> None:
     assert await auth.require_colony(ctx, "dev") == Colony(colonyid=OWNER, name="dev")
     message = await refused(auth.require_colony(ctx, "nope"))
-    assert message == "Access denied, Colony with name nope does not exists"
-    assert await refused(auth.require_colony(ctx, ""), 400) == "Empty Colony name"
+    assert message == "Colony with name <nope> does not exists"
+    assert await refused(auth.require_colony(ctx, "")) == "Colony with name <> does not exists"
 
 
 async def test_colony_owner(ctx: ServerContext) -> None:
@@ -96,7 +96,9 @@ async def test_colony_owner(ctx: ServerContext) -> None:
     for signer in (OTHER_OWNER, SERVER, ident("approved")):
         message = await refused(auth.require_colony_owner(ctx, signer, "dev"))
         assert message == "Access denied, not colony owner"
-    await refused(auth.require_colony_owner(ctx, OWNER, "nope"))
+    message = await refused(auth.require_colony_owner(ctx, OWNER, "nope"))
+    assert message == "Colony with name <nope> does not exists"
+    assert await refused(auth.require_colony_owner(ctx, OWNER, "")) == "Empty Colony name"
 
 
 async def test_members_of_the_colony(ctx: ServerContext) -> None:
@@ -106,7 +108,7 @@ async def test_members_of_the_colony(ctx: ServerContext) -> None:
     assert isinstance(user, User) and user.name == "alice"
     for signer in ("pending", "rejected", "unregistered", "outsider", "stranger"):
         message = await refused(auth.require_member(ctx, ident(signer), "dev"))
-        assert message == "Access denied, not a member of Colony with name dev", signer
+        assert message == "Access denied, not a member of Colony with name <dev>", signer
     await refused(auth.require_member(ctx, ident("approved"), "nope"))
     # "pending" is an approved executor of "other" under the same ID
     other = await auth.require_member(ctx, ident("pending"), "other")
