@@ -62,6 +62,17 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await store.close()
 
 
+async def parked(world: World, poll: asyncio.Task[Any]) -> None:
+    """Return once the long-poll waits in the dispatcher; fail if it ended instead."""
+    for _ in range(10_000):
+        if world.ctx.dispatcher.waiting():
+            return
+        if poll.done():
+            raise AssertionError(f"the poll ended before it waited: {poll.result()}")
+        await asyncio.sleep(0)
+    raise AssertionError("the poll never waited")
+
+
 def payload(envelope: str) -> Any:
     return json.loads(base64.b64decode(json.loads(envelope)["payload"]))
 
@@ -142,8 +153,7 @@ async def test_a_long_poll_whose_client_leaves_gets_no_reply_and_claims_nothing(
     poll = asyncio.create_task(
         world.answer("assignprocessmsg", hang_up=gone.wait, colonyname="dev", timeout=30)
     )
-    while world.ctx.dispatcher.waiting() == 0:
-        await asyncio.sleep(0)
+    await parked(world, poll)
     gone.set()
     assert await asyncio.wait_for(poll, 5) is None
     assert world.ctx.dispatcher.waiting() == 0  # the waiter left the queue
@@ -168,8 +178,7 @@ async def test_a_refused_long_poll_whose_client_leaves_releases_nothing(world: W
 
 async def test_a_long_poll_cancelled_by_the_server_stops_waiting(world: World) -> None:
     poll = asyncio.create_task(world.answer("assignprocessmsg", colonyname="dev", timeout=30))
-    while world.ctx.dispatcher.waiting() == 0:
-        await asyncio.sleep(0)
+    await parked(world, poll)
     poll.cancel()  # as on shutdown
     with pytest.raises(asyncio.CancelledError):
         await poll
