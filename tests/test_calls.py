@@ -125,7 +125,10 @@ async def test_a_body_that_does_not_parse_is_refused_without_a_handler(world: Wo
         raise AssertionError("only long-polls watch for a hang-up")
 
     status, body = await calls.answer(world.ctx, world.routes, b"{nope", hang_up)
+    with pytest.raises(rpc.RPCError) as expected:
+        rpc.parse_request(b"{nope", world.routes)
     assert status == 400 and json.loads(body)["error"] is True
+    assert payload(body) == {"status": 400, "message": expected.value.message}
 
 
 async def test_only_assign_is_a_long_poll(world: World) -> None:

@@ -239,13 +239,14 @@ class ClaimWatchingStore(SQLiteStore):
         return process
 
 
-@pytest.mark.parametrize("turns", [0, 1, 2])
+@pytest.mark.parametrize("turns", [0, 1, 2, 5])
 async def test_a_process_claimed_as_the_client_hangs_up_goes_back_to_the_queue(
     tmp_path: Path, turns: int
 ) -> None:
     """The hang-up is seen in the same loop pass as the claim, or up to two turns of the event
     loop later (the long-poll looks once more before it replies): no reply can reach the client,
-    so the claim is undone (``release``) and the process can be assigned again."""
+    so the claim is undone (``release``) and the process can be assigned again. A hang-up
+    later than that comes after the reply was sent: the process stays with the client."""
     colony, key = crypto.generate_private_key(), crypto.generate_private_key()
     store = ClaimWatchingStore(tmp_path / "c.db")
     await store.add_colony(Colony(colonyid=crypto.id_from_private_key(colony), name="dev"))
@@ -276,7 +277,14 @@ async def test_a_process_claimed_as_the_client_hangs_up_goes_back_to_the_queue(
         for _ in range(turns):
             await asyncio.sleep(0)
 
-    assert await call(poll, hang_up=hang_up) is None  # nothing sent to a closed client
+    reply = await call(poll, hang_up=hang_up)
+    if turns > 2:
+        assert reply is not None and rpc.parse_reply(*reply)["processid"] == processid
+        process = await store.get_process(processid)
+        assert process is not None and process.state == ProcessState.RUNNING
+        await store.close()
+        return
+    assert reply is None  # nothing sent to a closed client
     process = await store.get_process(processid)
     assert process is not None and process.state == ProcessState.WAITING
     assert (process.isassigned, process.assignedexecutorid) == (False, "")
