@@ -26,7 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import browser, depth, latency, throughput
+from bench import browser, depth, large, latency, throughput
 from bench.common import FULL, QUICK, REPO, Result, Run, log, quiet_machine
 from colonies import crypto
 
@@ -38,6 +38,7 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "e2e": (throughput.e2e, "end-to-end throughput with K = 1, 10, 50 executors"),
     "dispatch": (latency.dispatch, "submit -> idle long-polling executor latency"),
     "wait": (latency.wait_latency, "close -> wait() over /pubsub latency"),
+    "large": (large.large, "one ~7 MB submit, and /health latency while several run"),
     "depth": (depth.depth, "assign latency and memory with 1k/100k/1M WAITING (alias: memory)"),
     "browser": (browser.browser, "one headless Chromium tab: ready, registered, processes/s"),
 }

@@ -62,6 +62,8 @@ class Sizes:
     depth_samples: int = 300
     browser_processes: int = 2000
     browser_reloads: int = 3  # page loads after the first, for "ready" with warm caches
+    large_items: int = 1_000_000  # integers in one large submit's args (~7 MB of JSON)
+    large_concurrent: int = 4  # large submits in flight while /health is probed
     warmup: int = 200
     idle_seconds: float = 3.0  # memory and CPU of a server nobody calls
     quiet_patience: float = 60.0  # s to wait for other processes to calm down, per scenario
@@ -81,6 +83,8 @@ QUICK = Sizes(
     depth_samples=100,
     browser_processes=200,
     browser_reloads=1,
+    large_items=300_000,
+    large_concurrent=2,
     warmup=30,
     idle_seconds=1.0,
     quiet_patience=1.0,

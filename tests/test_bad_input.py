@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import hashlib
 import json
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 from colonies import crypto, rpc
-from conftest import VECTORS_PATH, LiveServer, post
+from colonies.server import ServerConfig, calls, handlers
+from conftest import VECTORS_PATH, LiveServer, add_executor, post
 
 VECTORS = json.loads(VECTORS_PATH.read_text())
 PAYLOAD = base64.b64encode(b'{"msgtype":"getcoloniesmsg"}').decode()
@@ -37,6 +47,7 @@ def signed(msg: dict[str, object]) -> str:
     return envelope(payload, payloadtype=str(msg.get("msgtype", "")))
 
 
+COND = {"colonyname": "dev", "executortype": "t"}
 HIGH_S = VECTORS["negative_vectors"]["high_s_variant (same r, s=N-s, v^1)"]
 CASES = [
     ("malformed JSON", "{not json", 400, "invalid JSON"),
@@ -160,3 +171,240 @@ def test_routes_health_and_cors(live: LiveServer) -> None:
         headers={"Origin": live.url},
     )
     assert "access-control-allow-origin" not in same_origin.headers
+
+
+# --- hostile shapes: 400 with an envelope, never a 500, nothing written (issue 8) ------------
+
+
+def store_fingerprint(live: LiveServer) -> str:
+    """A digest of every row of every table, read through a second connection to the database.
+
+    ``lastheard`` is left out: an executor that makes a call (refused or not) has been heard from.
+    """
+    digest = hashlib.sha256()
+    with contextlib.closing(sqlite3.connect(live.ctx.store.path)) as db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        for (table,) in tables.fetchall():
+            columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+            kept = ", ".join(f'"{c}"' for c in columns if c != "lastheard")
+            for row in db.execute(f'SELECT {kept} FROM "{table}" ORDER BY 1, 2'):
+                digest.update(repr((table, row)).encode())
+    return digest.hexdigest()
+
+
+def signed_text(prvkey: str, text: str, payloadtype: str) -> str:
+    """An envelope around a payload given as raw JSON text (for literals json.dumps cannot make)."""
+    payload = base64.b64encode(text.encode()).decode()
+    return json.dumps(
+        {"signature": crypto.sign(payload, prvkey), "payloadtype": payloadtype, "payload": payload}
+    )
+
+
+def submit_text(prvkey: str, spec: str = "", conditions: str = "") -> str:
+    text = (
+        '{"msgtype":"submitfuncspecmsg","spec":{"funcname":"f",'
+        f'"conditions":{{"colonyname":"dev","executortype":"t"{conditions}}}{spec}}}}}'
+    )
+    return signed_text(prvkey, text, "submitfuncspecmsg")
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+HOSTILE: list[tuple[str, Callable[[str], str], str]] = [
+    ("envelope 100k arrays deep", lambda key: nested(100_000), "nested too deeply"),
+    ("envelope 50k objects deep", lambda key: '{"a":' * 50_000 + "1" + "}" * 50_000, "nested"),
+    (
+        "payload 100k arrays deep",
+        lambda key: signed_text(key, nested(100_000), "submitfuncspecmsg"),
+        "nested deeper than",
+    ),
+    ("args 900 levels deep", lambda key: submit_text(key, f',"args":[{nested(900)}]'), "nested"),
+    ("maxexectime 10**30", lambda key: submit_text(key, f',"maxexectime":{10**30}'), "int64"),
+    ("maxexectime 2**62", lambda key: submit_text(key, f',"maxexectime":{2**62}'), "maxexec"),
+    ("maxwaittime 2**62", lambda key: submit_text(key, f',"maxwaittime":{2**62}'), "maxwait"),
+    ("maxretries -2**40", lambda key: submit_text(key, f',"maxretries":{-(2**40)}'), "maxretr"),
+    ("priority 10**30", lambda key: submit_text(key, f',"priority":{10**30}'), "int64"),
+    ("cpu of 5000 digits", lambda key: submit_text(key, "", f',"cpu":"{"1" * 5000}"'), "cpu"),
+    ("cpu beyond int64", lambda key: submit_text(key, "", ',"cpu":"9223372036854775808m"'), "cpu"),
+    ("mem beyond int64", lambda key: submit_text(key, "", ',"mem":"9999999999999Gi"'), "mem"),
+    ("number 1e400 in args", lambda key: submit_text(key, ',"args":[1e400]'), "float64"),
+    ("fraction beyond float64", lambda key: submit_text(key, f',"args":[{"9" * 400}.5]'), "float"),
+    ("integer of 5000 digits", lambda key: submit_text(key, f',"args":[{"9" * 5000}]'), "JSON"),
+    (
+        "float field given an integer beyond float64",
+        lambda key: signed_text(
+            key,
+            f'{{"msgtype":"addlocationmsg","location":{{"name":"x","long":{"9" * 400}}}}}',
+            "addlocationmsg",
+        ),
+        "float64",
+    ),
+    ("NaN in args", lambda key: submit_text(key, ',"args":[NaN]'), "NaN"),
+    ("-Infinity in kwargs", lambda key: submit_text(key, ',"kwargs":{"a":-Infinity}'), "Infinity"),
+    (
+        "log count 10**30",
+        lambda key: signed_text(
+            key, f'{{"msgtype":"getlogsmsg","colonyname":"dev","count":{10**30}}}', "getlogsmsg"
+        ),
+        "int64",
+    ),
+    (
+        "payload not UTF-8",
+        lambda key: envelope(base64.b64encode(b'{"msgtype":"\xff"}').decode()),
+        "UTF-8",
+    ),
+]
+
+
+@pytest.fixture
+def member(live: LiveServer) -> str:
+    """The private key of an approved executor of the live server's colony."""
+    return add_executor(live, "hostile-input").prvkey
+
+
+def ws_call(live: LiveServer, body: str) -> tuple[int, dict[str, object]]:
+    """One request over ``/rpc``: the reply frame's status and the decoded reply payload."""
+    with ws_connect(live.url.replace("http", "ws") + "/rpc", max_size=None) as ws:
+        ws.send(json.dumps({"id": 1, "body": body}))
+        frame = json.loads(ws.recv(timeout=60))
+    reply = json.loads(frame["body"])
+    decoded: dict[str, object] = json.loads(base64.b64decode(reply["payload"]))
+    if frame["status"] != 200:
+        assert reply["error"] is True and decoded["status"] == frame["status"]
+    return int(frame["status"]), decoded
+
+
+@pytest.mark.parametrize("transport", ["http", "rpc"])
+@pytest.mark.parametrize(("name", "make", "fragment"), HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_input_is_400_and_writes_nothing(
+    live: LiveServer,
+    member: str,
+    transport: str,
+    name: str,
+    make: Callable[[str], str],
+    fragment: str,
+) -> None:
+    before = store_fingerprint(live)
+    body = make(member)
+    if transport == "http":
+        reply = post(live, body)
+        status, message = reply.status_code, str(failure(reply)["message"])
+    else:
+        status, decoded = ws_call(live, body)
+        message = str(decoded["message"])
+    assert (status, fragment in message) == (400, True), message
+    assert store_fingerprint(live) == before
+    assert httpx.get(live.url + "/health").status_code == 200
+    good = post(live, rpc.build_request({"msgtype": "getcolonymsg", "colonyname": "dev"}, member))
+    assert good.status_code == 200
+
+
+def test_extreme_values_that_go_accepts_are_answered(live: LiveServer, member: str) -> None:
+    """Out-of-range arithmetic is clamped, lone surrogates become U+FFFD (as in Go)."""
+    for seconds in (2**62, -(2**63)):
+        history = {"msgtype": "getprocesshistmsg", "colonyname": "dev", "seconds": seconds}
+        assert post(live, rpc.build_request(history, member)).status_code == 200
+    reply = post(live, submit_text(member, ',"label":"\\ud800x\\ud83d\\ude00","args":["\\udc00"]'))
+    assert reply.status_code == 200, reply.text
+    process = json.loads(base64.b64decode(reply.json()["payload"]))
+    assert (process["spec"]["label"], process["spec"]["args"]) == ("\ufffdx😀", ["\ufffd"])
+    reply = post(live, envelope(payloadtype="\ud800"))  # quoted in the error message
+    assert reply.status_code == 403 and "\ufffd" in str(failure(reply)["message"])
+
+
+# --- request sizes per message type (issue 8) ------------------------------------------------
+
+
+def test_each_kind_of_message_has_its_own_size_limit(live: LiveServer, member: str) -> None:
+    config = live.ctx.config
+    assert config.max_control_bytes < config.max_record_bytes < config.max_body_bytes
+    name = "x" * config.max_control_bytes
+    reply = post(live, rpc.build_request({"msgtype": "getcolonymsg", "colonyname": name}, member))
+    assert reply.status_code == 413
+    assert f"larger than {config.max_control_bytes} bytes" in str(failure(reply)["message"])
+    executor = {"executorname": "big", "executortype": "x" * config.max_record_bytes}
+    add = {"msgtype": "addexecutormsg", "executor": {**executor, "colonyname": "dev"}}
+    reply = post(live, rpc.build_request(add, live.colony.prvkey))
+    assert reply.status_code == 413
+    assert "limit for addexecutormsg" in str(failure(reply)["message"])
+    # data messages may be as large as max_body_bytes
+    spec = {"funcname": "f", "args": ["x" * config.max_record_bytes], "conditions": COND}
+    reply = post(live, rpc.build_request({"msgtype": "submitfuncspecmsg", "spec": spec}, member))
+    assert reply.status_code == 200
+
+
+def test_size_limits_cover_registered_types_and_read_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert set(handlers.load()) >= (calls.DATA_TYPES | calls.RECORD_TYPES)
+    monkeypatch.setenv("COLONIES_MAX_CONTROL_BYTES", "1000")
+    monkeypatch.setenv("COLONIES_MAX_RECORD_BYTES", "2000")
+    monkeypatch.setenv("COLONIES_MAX_BODY_BYTES", "3000")
+    monkeypatch.setenv("COLONIES_OFFLOAD_BYTES", "4000")
+    config = ServerConfig.from_env()
+    sizes = (config.max_control_bytes, config.max_record_bytes, config.max_body_bytes)
+    assert (*sizes, config.offload_bytes) == (1000, 2000, 3000, 4000)
+    assert [calls.max_request_bytes(config, t) for t in ("getcolonymsg", "addusermsg")] == [
+        1000,
+        2000,
+    ]
+    assert calls.max_request_bytes(config, "setoutputmsg") == 3000
+
+
+def test_declared_oversize_body_is_refused_before_it_is_sent(live: LiveServer) -> None:
+    """A Content-Length over max_body_bytes gets 413 at once: the server reads no body."""
+    with socket.create_connection((live.host, live.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api HTTP/1.1\r\nHost: test\r\n"
+            + f"Content-Length: {live.ctx.config.max_body_bytes + 1}\r\n\r\n".encode()
+        )
+        head = sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 413"), head[:100]
+
+
+# --- large requests do not hold up the others (issue 8) --------------------------------------
+
+LARGE_SUBMITS = 4
+
+
+async def test_small_requests_are_answered_while_large_submits_are_processed(
+    live: LiveServer, member: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With several ~7 MB submits being decoded, /health and a small RPC are answered before the
+    last of them has been answered (before the fix they waited for all of them)."""
+    spec = {"funcname": "f", "args": list(range(1_000_000)), "conditions": COND}
+    large = rpc.build_request({"msgtype": "submitfuncspecmsg", "spec": spec}, member)
+    small = rpc.build_request({"msgtype": "getcolonymsg", "colonyname": "dev"}, member)
+    all_started = threading.Event()
+    started = 0
+    parse_request = rpc.parse_request
+
+    def counting(body: str | bytes, *args: Any, **kwargs: Any) -> rpc.Request:
+        nonlocal started
+        if len(body) == len(large):
+            started += 1  # server requests run one at a time on its loop or its one worker
+            if started == LARGE_SUBMITS:
+                all_started.set()
+        return parse_request(body, *args, **kwargs)
+
+    monkeypatch.setattr(rpc, "parse_request", counting)
+    events: list[str] = []
+    limits = httpx.Limits(max_connections=LARGE_SUBMITS + 2)
+    async with httpx.AsyncClient(base_url=live.url, timeout=120, limits=limits) as client:
+
+        async def submit() -> None:
+            async with client.stream("POST", "/api", content=large) as reply:
+                events.append(f"large {reply.status_code}")  # on the status line, not the body
+                await reply.aread()
+
+        submits = [asyncio.create_task(submit()) for _ in range(LARGE_SUBMITS)]
+        assert await asyncio.to_thread(all_started.wait, 60)
+        health = await client.get("/health")
+        events.append(f"health {health.status_code}")
+        reply = await client.post("/api", content=small)
+        events.append(f"small {reply.status_code}")
+        await asyncio.gather(*submits)
+    assert events.count("large 200") == LARGE_SUBMITS, events
+    assert events.index("small 200") < len(events) - 1, events  # a large one was still running

@@ -17,6 +17,8 @@ SCENARIOS = {
     "wait",
     "server memory",
     "queue depth",
+    "large submit",
+    "/health during large submits",
     "browser: echo",
     "browser: page load",
     "browser: Start",

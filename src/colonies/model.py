@@ -23,6 +23,10 @@ from typing import Any, Self
 ZERO_TIME = "0001-01-01T00:00:00Z"
 MIN_PRIORITY = -50000
 MAX_PRIORITY = 50000
+# Go decodes every integer field into an int or int64 and refuses a JSON number outside that
+# range; so do we, so that nothing out of range reaches arithmetic, SQLite or a Go client.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 
 class ProcessState(IntEnum):
@@ -103,20 +107,26 @@ def _build_converter(tp: Any) -> Converter:
     if isinstance(tp, type) and issubclass(tp, Wire):
         return _object_converter(tp)
     if origin is list:
-        item = _converter(typing.get_args(tp)[0])
+        item_type = typing.get_args(tp)[0]
+        item = _converter(item_type)
 
         def convert_list(value: Any, path: Path) -> Any:
             if type(value) is not list:
                 raise _fail(path, "a list", value)
+            if item_type is Any:  # args, in, out: JSON as it came (megabytes, at C speed)
+                return list(value)
             return [item(v, (path, i)) for i, v in enumerate(value)]
 
         return convert_list
     if origin is dict:
-        entry = _converter(typing.get_args(tp)[1])
+        entry_type = typing.get_args(tp)[1]
+        entry = _converter(entry_type)
 
         def convert_dict(value: Any, path: Path) -> Any:
             if type(value) is not dict:
                 raise _fail(path, "an object", value)
+            if entry_type is Any:  # kwargs; keys of decoded JSON are always strings
+                return {str(k): v for k, v in value.items()}
             return {str(k): entry(v, (path, k)) for k, v in value.items()}
 
         return convert_dict
@@ -131,20 +141,27 @@ def _build_converter(tp: Any) -> Converter:
     if tp is int or (isinstance(tp, type) and issubclass(tp, IntEnum)):
 
         def convert_int(value: Any, path: Path) -> Any:
-            if type(value) is int:
-                return value
             if type(value) is float and value.is_integer():
-                return int(value)
-            if isinstance(value, int) and not isinstance(value, bool):  # IntEnum members
-                return int(value)
-            raise _fail(path, "an integer", value)
+                value = int(value)
+            elif type(value) is not int:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise _fail(path, "an integer", value)
+                value = int(value)  # IntEnum members
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise WireError(f"{_where(path)}: expected an integer, got one out of int64 range")
+            return value
 
         return convert_int
     if tp is float:
 
         def convert_float(value: Any, path: Path) -> Any:
-            if type(value) in (int, float):
-                return float(value)
+            if type(value) is float:
+                return value
+            if type(value) is int:
+                try:
+                    return float(value)
+                except OverflowError:  # an integer literal beyond float64, as Go refuses it
+                    raise WireError(f"{_where(path)}: expected a number in float64 range") from None
             raise _fail(path, "a number", value)
 
         return convert_float
@@ -230,8 +247,22 @@ def _build_encoder(cls: type) -> Callable[[Any], Any]:
     return encode
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
-    """Encode JSON-ish values that may hold model objects (``args``, ``kwargs``, ``in``…)."""
+    """Encode JSON-ish values that may hold model objects (``args``, ``kwargs``, ``in``…).
+
+    Scalars are copied without a call each: megabytes of arguments are mostly scalars.
+    """
+    if type(value) is list:
+        if _SCALARS.issuperset(map(type, value)):  # the common case, checked and copied in C
+            return value.copy()
+        return [v if type(v) in _SCALARS else _encode(v) for v in value]
+    if type(value) is dict:
+        if _SCALARS.issuperset(map(type, value.values())):
+            return value.copy()
+        return {k: v if type(v) in _SCALARS else _encode(v) for k, v in value.items()}
     if isinstance(value, Wire):
         return value.to_dict()
     if isinstance(value, list):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,10 @@ from colonies.errors import ProtocolError, ServerError
 
 UNSIGNED_TYPES = frozenset({"versionmsg", "getserverinfomsg"})
 EMPTY_PAYLOAD = "e30="  # base64("{}"), the Go server's empty reply
+# Arrays and objects nested deeper than this in a message are refused (400): everything that
+# walks a message (our codecs, json, SQLite's JSON, clients in other languages) stays far from
+# its recursion limit. Go allows 10000; real arguments nest a handful of levels.
+MAX_DEPTH = 100
 
 
 class RPCError(Exception):
@@ -57,16 +62,27 @@ class Request:
     msg: dict[str, Any]
 
 
-def parse_request(body: bytes | str, known_types: Collection[str]) -> Request:
+def parse_request(
+    body: bytes | str,
+    known_types: Collection[str],
+    *,
+    max_bytes: Callable[[str], int] | None = None,
+) -> Request:
     """Parse, verify and decode a request envelope, or raise ``RPCError`` with the status.
 
     The order is the Go server's: envelope (400), signature (403), payload type (403), payload
-    (400), so every client sees the same error for the same mistake.
+    (400), so every client sees the same error for the same mistake. ``max_bytes`` gives the
+    largest body allowed for a payload type: a larger one is refused (413) right after the
+    envelope is read, before the signature hash and the payload decoding.
     """
     try:
         envelope = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise RPCError(400, f"Failed to parse RPC message: invalid JSON ({e})") from None
+    except RecursionError:
+        raise RPCError(
+            400, "Failed to parse RPC message: invalid JSON (nested too deeply)"
+        ) from None
     if not isinstance(envelope, dict):
         raise RPCError(400, "Failed to parse RPC message: expected a JSON object")
     payloadtype, payload, signature = (
@@ -76,6 +92,10 @@ def parse_request(body: bytes | str, known_types: Collection[str]) -> Request:
     )
     if not isinstance(payloadtype, str) or not isinstance(payload, str):
         raise RPCError(400, "Failed to parse RPC message: payloadtype and payload must be strings")
+    if max_bytes is not None and len(body) > (limit := max_bytes(payloadtype)):
+        raise RPCError(
+            413, f"Request body is larger than {limit} bytes, the limit for {payloadtype:.64}"
+        )
     if not isinstance(signature, str):
         raise RPCError(403, "Invalid signature: must be a hex string")
     signer = ""
@@ -86,25 +106,95 @@ def parse_request(body: bytes | str, known_types: Collection[str]) -> Request:
             raise RPCError(403, str(e)) from None
     if payloadtype not in known_types:
         hint = " (the envelope has no payloadtype)" if not payloadtype else ""
-        raise RPCError(403, f"invalid rpcMsg.PayloadType: {payloadtype}{hint}")
+        raise RPCError(403, f"invalid rpcMsg.PayloadType: {payloadtype:.200}{hint}")
     return Request(payloadtype, payload, signature, signer, decode_payload(payloadtype, payload))
 
 
 def decode_payload(payloadtype: str, payload: str) -> dict[str, Any]:
-    """Decode the base64 JSON payload and check its ``msgtype`` against ``payloadtype``."""
+    """Decode the base64 JSON payload and check its ``msgtype`` against ``payloadtype``.
+
+    Beyond JSON, what Go's decoder refuses is refused here too (400): ``NaN``/``Infinity``,
+    fractions and exponents beyond float64, nesting deeper than ``MAX_DEPTH``. Lone UTF-16
+    surrogates (``"\\ud800"``) become U+FFFD, as Go decodes them, so every string can be stored
+    and sent.
+    """
     try:
-        raw = base64.b64decode(payload, validate=True)
+        text = base64.b64decode(payload, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise RPCError(400, "Failed to decode payload: invalid base64") from None
+        raise RPCError(400, "Failed to decode payload: invalid base64 or UTF-8") from None
     try:
-        msg = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise RPCError(400, "Failed to decode payload: invalid JSON") from None
-    if not isinstance(msg, dict):
+        decoded = _DECODER.decode(text)
+    except ValueError as e:
+        raise RPCError(400, f"Failed to decode payload: invalid JSON ({e})") from None
+    except RecursionError:
+        raise RPCError(400, f"Failed to decode payload: nested deeper than {MAX_DEPTH}") from None
+    if not isinstance(decoded, dict):
         raise RPCError(400, "Failed to decode payload: expected a JSON object")
+    msg: dict[str, Any] = decoded
+    if _too_deep(text, msg):
+        raise RPCError(400, f"Failed to decode payload: nested deeper than {MAX_DEPTH}")
+    if ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE_ESCAPE.search(text):
+        msg = _scrub(msg)
     if msg.get("msgtype") != payloadtype:
         raise RPCError(400, "Failed to decode payload, msg.MsgType does not match payloadType")
     return msg
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _float64(text: str) -> float:
+    """A JSON number with a fraction or exponent; Go refuses those beyond float64 (1e400)."""
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise ValueError(f"number {text:.40} is out of the float64 range")
+    return value
+
+
+_INF = float("inf")
+# Integers stay Python ints: typed fields are checked against int64 by the model, and a big one
+# in ``args`` is stored and sent back as the same JSON number.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_float64)
+# A \u escape of a high surrogate not followed by a low one, or a low one not after a high one.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTAINERS = frozenset({list, dict})
+
+
+def _too_deep(text: str, msg: dict[str, Any]) -> bool:
+    """Whether arrays/objects in ``msg`` (decoded from ``text``) nest deeper than ``MAX_DEPTH``.
+
+    Level by level, without recursion; a text with fewer brackets than that needs no walk, and
+    containers holding only scalars (most of a large payload) are passed over at C speed.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    level: list[Any] = [msg]
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for value in level:
+            items = value.values() if type(value) is dict else value
+            if not _CONTAINERS.isdisjoint(map(type, items)):
+                below.extend([v for v in items if type(v) in _CONTAINERS])
+        if not below:
+            return False
+        level = below
+    return True
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings (and keys) replaced by U+FFFD."""
+    if type(value) is str:
+        return _SURROGATE.sub("\ufffd", value)
+    if type(value) is list:
+        return [_scrub(v) for v in value]
+    if type(value) is dict:
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
 
 
 def build_reply(payloadtype: str, obj: Any) -> str:
@@ -114,7 +204,12 @@ def build_reply(payloadtype: str, obj: Any) -> str:
 
 
 def build_error(status: int, message: str) -> str:
-    """An error envelope carrying a Failure ``{"status", "message"}``."""
+    """An error envelope carrying a Failure ``{"status", "message"}``.
+
+    Messages may quote what a request sent (its payload type, a signature character), which may
+    hold lone surrogates that UTF-8 cannot carry; they become U+FFFD.
+    """
+    message = _SURROGATE.sub("\ufffd", message)
     failure = _b64(encode_json({"status": status, "message": message}))
     return json.dumps({"payloadtype": "error", "payload": failure, "error": True})
 

@@ -7,8 +7,9 @@ empty meaning "not asked for" (0 in a spec, unlimited in an assign request). Std
 from __future__ import annotations
 
 import re
+from decimal import Context, Decimal
 
-UNLIMITED = 2**63 - 1
+UNLIMITED = 2**63 - 1  # also the largest quantity: Go parses them into int64
 
 _MEM_UNITS = {
     "": 1,
@@ -28,7 +29,19 @@ _MEM_UNITS = {
     "ti": 2**40,
     "pi": 2**50,
 }
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+_QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+_MAX_LENGTH = 64  # digits and point: int64 has 19 digits, so longer ones are refused unparsed
+_EXACT = Context(prec=2 * _MAX_LENGTH)  # no rounding before the truncation to an int
+
+
+def _scaled(text: str, number: str, scale: int) -> int:
+    """``number * scale`` truncated to an int, or ``ValueError`` beyond int64 (as Go refuses)."""
+    if len(number) > _MAX_LENGTH:
+        raise ValueError(f"invalid quantity {text!r:.60}: more than {_MAX_LENGTH} digits")
+    value = int(_EXACT.multiply(Decimal(number), scale))
+    if value > UNLIMITED:
+        raise ValueError(f"quantity {text!r:.60} is out of range (at most {UNLIMITED})")
+    return value
 
 
 def parse_cpu(text: str) -> int:
@@ -37,9 +50,8 @@ def parse_cpu(text: str) -> int:
         return 0
     match = _QUANTITY.match(text)
     if not match or match.group(2) not in ("", "m"):
-        raise ValueError(f"invalid CPU quantity {text!r}, expected e.g. '500m' or '2'")
-    value = float(match.group(1))
-    return int(value if match.group(2) == "m" else value * 1000)
+        raise ValueError(f"invalid CPU quantity {text!r:.60}, expected e.g. '500m' or '2'")
+    return _scaled(text, match.group(1), 1 if match.group(2) == "m" else 1000)
 
 
 def parse_memory(text: str) -> int:
@@ -49,5 +61,5 @@ def parse_memory(text: str) -> int:
     match = _QUANTITY.match(text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _MEM_UNITS:
-        raise ValueError(f"invalid memory quantity {text!r}, expected e.g. '512Mi' or '10Gi'")
-    return int(float(match.group(1)) * _MEM_UNITS[unit])
+        raise ValueError(f"invalid memory quantity {text!r:.60}, expected e.g. '512Mi' or '10Gi'")
+    return _scaled(text, match.group(1), _MEM_UNITS[unit])

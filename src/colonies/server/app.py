@@ -46,6 +46,14 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+def declared_length(scope: Scope) -> int:
+    """The request's Content-Length (0 when absent: the body is then counted as it streams)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            return int(value) if len(value) < 19 else 2**63
+    return 0
+
+
 async def send_reply(send: Send, status: int, body: str) -> None:
     data = body.encode()
     await send(
@@ -77,6 +85,8 @@ class ApiEndpoint:
             return
         limit = self.ctx.config.max_body_bytes
         try:
+            if declared_length(scope) > limit:  # refused before a byte of the body is read
+                raise BodyTooLarge
             body = await read_body(receive, limit)
         except BodyTooLarge:
             message = f"Request body is larger than {limit} bytes"

@@ -16,7 +16,7 @@ from starlette.types import Receive
 from colonies import rpc
 from colonies.rpc import RPCError
 from colonies.server import handlers
-from colonies.server.context import ServerContext
+from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.handlers import Msg
 from colonies.server.handlers.processes import release
 
@@ -79,6 +79,60 @@ async def long_poll(
     return None
 
 
+# Payload types that carry user data (arguments, output, errors, logs, attribute values) may be
+# as large as ``max_body_bytes``; records (executors, functions, users, locations, colonies) up
+# to ``max_record_bytes``; every other type is a control message (names, IDs, counts) and gets
+# ``max_control_bytes``. A new type is a control message until it is listed here.
+DATA_TYPES = frozenset(
+    {
+        "submitfuncspecmsg",
+        "setoutputmsg",
+        "closesuccessfulmsg",
+        "closefailedmsg",
+        "addlogmsg",
+        "addexecutorlogmsg",
+        "addattributemsg",
+    }
+)
+RECORD_TYPES = frozenset(
+    {
+        "addcolonymsg",
+        "addexecutormsg",
+        "addexecutorbytokenmsg",
+        "updateexecutormsg",
+        "reportallocationmsg",
+        "addfunctionmsg",
+        "addusermsg",
+        "addlocationmsg",
+    }
+)
+
+
+def max_request_bytes(config: ServerConfig, payloadtype: str) -> int:
+    """The largest request body accepted for ``payloadtype`` (never above ``max_body_bytes``)."""
+    if payloadtype in DATA_TYPES:
+        return config.max_body_bytes
+    limit = config.max_record_bytes if payloadtype in RECORD_TYPES else config.max_control_bytes
+    return min(limit, config.max_body_bytes)
+
+
+async def parse(ctx: ServerContext, routes: Mapping[str, Any], body: bytes | str) -> rpc.Request:
+    """Verify and decode a request body, or raise ``RPCError`` (413 above its type's limit).
+
+    From ``offload_bytes`` on, the work (JSON, signature hash, base64, checks) runs in a worker
+    thread, one request at a time: the event loop keeps answering everyone else meanwhile.
+    """
+    config = ctx.config
+
+    def limit(payloadtype: str) -> int:
+        return max_request_bytes(config, payloadtype)
+
+    if len(body) < config.offload_bytes:
+        return rpc.parse_request(body, routes, max_bytes=limit)
+    async with ctx.offloaded:
+        return await asyncio.to_thread(rpc.parse_request, body, routes, max_bytes=limit)
+
+
 async def answer(
     ctx: ServerContext,
     routes: Mapping[str, Any],
@@ -91,7 +145,7 @@ async def answer(
     watched during long-polls, which return ``None`` (no reply) when it does.
     """
     try:
-        parsed = rpc.parse_request(body, routes)
+        parsed = await parse(ctx, routes, body)
     except RPCError as e:
         return e.status, rpc.build_error(e.status, e.message)
     return await run(ctx, parsed, hang_up)

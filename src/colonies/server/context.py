@@ -35,7 +35,14 @@ class ServerConfig:
     host: str = "0.0.0.0"
     port: int = 50080
     allow_executor_reregister: bool = False
+    # Request sizes (docs/security.md): data messages (submit, output, close, logs, attributes)
+    # up to max_body_bytes, records (executors, functions, users...) up to max_record_bytes,
+    # control messages up to max_control_bytes. From offload_bytes on, a request is verified and
+    # decoded in a worker thread, one such request at a time.
     max_body_bytes: int = 16 * 1024 * 1024
+    max_record_bytes: int = 256 * 1024
+    max_control_bytes: int = 8 * 1024
+    offload_bytes: int = 256 * 1024
     sweep_interval: float = 1.0
     # Executors not heard from for this long (seconds) are soft-removed by the sweeper and their
     # RUNNING processes re-queued (Go's COLONIES_STALE_EXECUTOR_DURATION); <= 0 disables it.
@@ -58,6 +65,14 @@ class ServerConfig:
             server_id=os.environ.get("COLONIES_SERVER_ID", ""),
             port=int(port),
             allow_executor_reregister=_env_flag("COLONIES_ALLOW_EXECUTOR_REREGISTER"),
+            max_body_bytes=int(os.environ.get("COLONIES_MAX_BODY_BYTES") or cls.max_body_bytes),
+            max_record_bytes=int(
+                os.environ.get("COLONIES_MAX_RECORD_BYTES") or cls.max_record_bytes
+            ),
+            max_control_bytes=int(
+                os.environ.get("COLONIES_MAX_CONTROL_BYTES") or cls.max_control_bytes
+            ),
+            offload_bytes=int(os.environ.get("COLONIES_OFFLOAD_BYTES") or cls.offload_bytes),
             stale_executor_duration=float(
                 os.environ.get("COLONIES_STALE_EXECUTOR_DURATION") or 600
             ),
@@ -88,6 +103,7 @@ class ServerContext:
     dispatcher: Dispatcher = field(default_factory=Dispatcher)
     events: ProcessEvents = field(default_factory=ProcessEvents)
     resumed: dict[str, asyncio.Event] = field(default_factory=dict)
+    offloaded: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     colonies: TTLCache[str, Colony | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     executors: TTLCache[tuple[str, str], Executor | None] = field(
         default_factory=lambda: TTLCache(CACHE_TTL)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from colonies.model import Wire, WireError
+from colonies.model import INT64_MAX, INT64_MIN, Wire, WireError
 from colonies.rpc import RPCError
 from colonies.server.context import ServerContext
 
@@ -36,9 +36,12 @@ class Msg:
         return str(self._get(key, (str,), "", "a string"))
 
     def integer(self, key: str, default: int = 0) -> int:
+        """An int64, like the Go field it stands for (out of range: 400, as Go refuses it)."""
         value = self._get(key, (int, float), default, "an integer")
         if isinstance(value, float) and not value.is_integer():
             raise RPCError(400, f"Failed to parse message: field {key} must be an integer")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise RPCError(400, f"Failed to parse message: field {key} is out of int64 range")
         return int(value)
 
     def flag(self, key: str) -> bool:

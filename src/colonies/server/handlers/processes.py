@@ -10,6 +10,8 @@ from typing import Any
 from colonies import crypto
 from colonies.errors import NO_PROCESS_MESSAGE
 from colonies.model import (
+    INT64_MAX,
+    INT64_MIN,
     MAX_PRIORITY,
     MIN_PRIORITY,
     Attribute,
@@ -34,6 +36,9 @@ from colonies.timeutil import NS, format_ns, now_ns, parse_ns
 from colonies.units import UNLIMITED, parse_cpu, parse_memory
 
 DAY_NS = 86_400 * NS
+# Go stores the spec's time limits and retries in 32-bit columns and refuses larger ones; the
+# bound also keeps deadlines (now + seconds * NS) inside int64.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 MIB = 2**20
 MAX_COUNT = 100
 CLOSED = (ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED)
@@ -93,6 +98,11 @@ async def submit(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         )
     if not cond.executortype and not cond.executornames:
         raise RPCError(400, "Invalid function spec: conditions.executortype must be set")
+    for name in ("maxwaittime", "maxexectime", "maxretries"):  # INTEGER columns in Go's store
+        if not INT32_MIN <= getattr(spec, name) <= INT32_MAX:
+            raise RPCError(
+                400, f"Invalid function spec: {name} must be in [{INT32_MIN}, {INT32_MAX}]"
+            )
     cpu = _parse_resource(parse_cpu, cond.cpu, "conditions.cpu")
     memory = _parse_resource(parse_memory, cond.mem, "conditions.mem")
     # Stored and answered the way Go re-reads them: millicores and whole MiB ("0m", "0Mi").
@@ -248,6 +258,7 @@ async def process_history(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname = msg.text("colonyname")
     await require_member(ctx, signer, colonyname)
     since = now_ns() - msg.integer("seconds") * NS
+    since = min(max(since, INT64_MIN), INT64_MAX)  # clamped into int64 (Go's arithmetic wraps)
     processes = await ctx.store.process_history(
         colonyname, msg.integer("state"), since, msg.text("executorid")
     )
