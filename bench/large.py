@@ -20,7 +20,7 @@ def large_submit(prvkey: str, items: int) -> str:
     case: many small values)."""
     spec = {
         "funcname": "large",
-        "args": [list(range(items))],
+        "args": list(range(items)),
         "conditions": {"colonyname": COLONY, "executortype": "nobody"},
     }
     return rpc.build_request({"msgtype": "submitfuncspecmsg", "spec": spec}, prvkey)

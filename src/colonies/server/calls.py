@@ -43,7 +43,12 @@ async def dispatch(ctx: ServerContext, request: rpc.Request) -> tuple[int, str, 
         log.exception("handler for %s failed", request.payloadtype)
         message = f"Internal server error in {request.payloadtype}: {type(e).__name__}"
         return 500, rpc.build_error(500, message), None
-    return 200, rpc.build_reply(route.reply_type, result), result
+    if len(request.payload) < ctx.config.offload_bytes:
+        return 200, rpc.build_reply(route.reply_type, result), result
+    # A large request's reply is about as large (a submit echoes its spec): encoded in a worker
+    # thread, so that the event loop gets a turn between the handler and the encoding.
+    reply = await asyncio.to_thread(rpc.build_reply, route.reply_type, result)
+    return 200, reply, result
 
 
 async def long_poll(
