@@ -7,9 +7,9 @@ open WebSocket cost a fraction of that. Each text frame is ``{"id": n, "body": e
 the socket closes, running long-polls end as if their HTTP client had hung up: a process claimed
 for one of them goes back to the queue.
 
-Limits (``ServerConfig``): a frame is verified as a ``POST /api`` body is (envelope,
-signature, type) before it costs a task; requests in flight are capped per socket and per
-signing key across sockets (429 beyond either); a socket that sends
+Limits (``ServerConfig``): a frame is verified as a ``POST /api`` body is (``calls.parse``:
+size for its type, envelope, signature, type) before it costs a task; requests in flight are
+capped per socket and per signing key across sockets (429 beyond either); a socket that sends
 ``max_bad_frames_per_socket`` frames that fail verification is closed with code 1008.
 """
 
@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from colonies import rpc
 from colonies.rpc import RPCError
-from colonies.server.calls import run
+from colonies.server.calls import parse, run
 from colonies.server.context import ServerContext
 
 POLICY_VIOLATION = 1008  # WebSocket close code: the peer broke the server's rules
@@ -130,7 +130,7 @@ def endpoint(
                 frame_id: Any = None
                 try:
                     frame_id, body = parse_frame(await receive_frame(ws), config.max_body_bytes)
-                    parsed = rpc.parse_request(body, routes)
+                    parsed = await parse(ctx, routes, body)
                 except RPCError as e:
                     await respond(frame_id, e.status, rpc.build_error(e.status, e.message))
                     bad_frames += 1
