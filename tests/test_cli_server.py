@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from colonies.client import Client
 from colonies.model import Conditions, FunctionSpec
@@ -55,3 +56,12 @@ def test_stats_with_the_wrong_key(cli: CLI) -> None:
 def test_stats_without_a_key(cli: CLI) -> None:
     result = cli("server", "stats", COLONIES_SERVER_PRVKEY=None)
     assert_error(result, "set COLONIES_SERVER_PRVKEY or pass --serverprvkey")
+
+
+def test_start_refuses_a_limit_that_is_not_a_number(cli: CLI, tmp_path: Path) -> None:
+    result = cli("server", "start", "--data-dir", str(tmp_path), "--serverid", "ab" * 32,
+                 COLONIES_MAX_BODY_BYTES="16MB")  # fmt: skip
+    assert_error(result, "COLONIES_MAX_BODY_BYTES must be a number, got '16MB'")
+    result = cli("server", "start", "--data-dir", str(tmp_path), "--serverid", "ab" * 32,
+                 COLONIES_MAX_SUBSCRIPTIONS_PER_KEY="1.5")  # fmt: skip
+    assert_error(result, "COLONIES_MAX_SUBSCRIPTIONS_PER_KEY must be a whole number")

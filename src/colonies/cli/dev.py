@@ -172,7 +172,10 @@ def dev(
         )
         + "\nStop with Ctrl-C; run again to resume."
     )
-    config = ServerConfig.from_env()
+    try:
+        config = ServerConfig.from_env()
+    except ValueError as e:
+        fail(str(e))
     config.host, config.port = host, port
     config.server_id = crypto.id_from_private_key(keys.server_prvkey)
     serve(store, config, web=web, log_level=log_level)

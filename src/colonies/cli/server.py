@@ -41,7 +41,10 @@ def start(
     store = open_store(data_dir)
     if not serverid and not asyncio.run(store.get_server_id()):
         fail("no server ID: set COLONIES_SERVER_ID or pass --serverid on first start")
-    config = ServerConfig.from_env()
+    try:
+        config = ServerConfig.from_env()
+    except ValueError as e:
+        fail(str(e))
     config.host, config.port, config.server_id = host, port, serverid
     serve(store, config, log_level=log_level)
 

@@ -22,9 +22,19 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: float) -> float:
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def _env_int(name: str, default: int) -> int:
+    number = _env_number(name, default)
+    if number != int(number):
+        raise ValueError(f"{name} must be a whole number, got {number}")
+    return int(number)
 
 
 @dataclass
@@ -65,16 +75,12 @@ class ServerConfig:
             server_id=os.environ.get("COLONIES_SERVER_ID", ""),
             port=int(port),
             allow_executor_reregister=_env_flag("COLONIES_ALLOW_EXECUTOR_REREGISTER"),
-            max_body_bytes=int(os.environ.get("COLONIES_MAX_BODY_BYTES") or cls.max_body_bytes),
-            max_record_bytes=int(
-                os.environ.get("COLONIES_MAX_RECORD_BYTES") or cls.max_record_bytes
-            ),
-            max_control_bytes=int(
-                os.environ.get("COLONIES_MAX_CONTROL_BYTES") or cls.max_control_bytes
-            ),
-            offload_bytes=int(os.environ.get("COLONIES_OFFLOAD_BYTES") or cls.offload_bytes),
-            stale_executor_duration=float(
-                os.environ.get("COLONIES_STALE_EXECUTOR_DURATION") or 600
+            max_body_bytes=_env_int("COLONIES_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_record_bytes=_env_int("COLONIES_MAX_RECORD_BYTES", cls.max_record_bytes),
+            max_control_bytes=_env_int("COLONIES_MAX_CONTROL_BYTES", cls.max_control_bytes),
+            offload_bytes=_env_int("COLONIES_OFFLOAD_BYTES", cls.offload_bytes),
+            stale_executor_duration=_env_number(
+                "COLONIES_STALE_EXECUTOR_DURATION", cls.stale_executor_duration
             ),
             build_version=os.environ.get("BUILD_VERSION", "dev"),
             build_time=os.environ.get("BUILD_TIME", ""),
