@@ -132,6 +132,14 @@ async def test_a_member_call_refreshes_an_executor_that_has_polled(ctx: ServerCo
     assert executor is not None and executor.lastheardfromtime > "1970-01-01T00:00:01Z"
 
 
+async def test_a_member_call_does_not_make_a_client_key_a_worker(ctx: ServerContext) -> None:
+    """An approved executor that never polled (a key used only as a client) is not marked
+    heard by its calls, so it can never be taken for a stale worker."""
+    await auth.require_member(ctx, ident("approved"), "dev")
+    executor = await ctx.store.get_executor("dev", "approved")
+    assert executor is not None and executor.lastheardfromtime == "0001-01-01T00:00:00Z"
+
+
 async def test_executors(ctx: ServerContext) -> None:
     executor = await auth.require_executor(ctx, ident("approved"), "dev")
     assert executor.executorname == "approved"
