@@ -373,11 +373,16 @@ async def test_small_requests_are_answered_while_large_submits_are_processed(
     live: LiveServer, member: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With several ~7 MB submits being decoded, /health and a small RPC are answered before the
-    last of them has been answered (before the fix they waited for all of them)."""
+    last of them has been answered (before the fix they waited for all of them).
+
+    The last large request's decoding is held until the small one is answered: decoded off the
+    event loop, that holds nobody else up; decoded on the loop, it would hold the small one too,
+    and the order below would show it (the hold gives up after 60 s)."""
     spec = {"funcname": "f", "args": list(range(1_000_000)), "conditions": COND}
     large = rpc.build_request({"msgtype": "submitfuncspecmsg", "spec": spec}, member)
     small = rpc.build_request({"msgtype": "getcolonymsg", "colonyname": "dev"}, member)
     all_started = threading.Event()
+    small_answered = threading.Event()
     started = 0
     parse_request = rpc.parse_request
 
@@ -387,6 +392,7 @@ async def test_small_requests_are_answered_while_large_submits_are_processed(
             started += 1  # server requests run one at a time on its loop or its one worker
             if started == LARGE_SUBMITS:
                 all_started.set()
+                small_answered.wait(60)
         return parse_request(body, *args, **kwargs)
 
     monkeypatch.setattr(rpc, "parse_request", counting)
@@ -405,6 +411,7 @@ async def test_small_requests_are_answered_while_large_submits_are_processed(
         events.append(f"health {health.status_code}")
         reply = await client.post("/api", content=small)
         events.append(f"small {reply.status_code}")
+        small_answered.set()
         await asyncio.gather(*submits)
     assert events.count("large 200") == LARGE_SUBMITS, events
     assert events.index("small 200") < len(events) - 1, events  # a large one was still running

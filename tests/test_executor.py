@@ -221,6 +221,7 @@ async def test_survives_the_server_restarting(tmp_path: Path) -> None:
 
 
 SLOW_MODULE = textwrap.dedent("""
+    import pathlib
     import time
     from colonies.functions import FunctionSet
 
@@ -228,6 +229,7 @@ SLOW_MODULE = textwrap.dedent("""
 
     @functions
     def slow(seconds):
+        pathlib.Path(__file__).with_name("started").touch()  # the test stops the executor now
         time.sleep(float(seconds))
         return "finished"
 """)
@@ -280,8 +282,10 @@ def test_sigterm_stops_cleanly(
         )
 
         def running() -> bool:
+            """The function is running in the executor (RUNNING on the server is not enough:
+            the assign's reply may still be on its way, and a stop then re-queues it)."""
             assert proc.poll() is None, "the executor exited before it ran the process"
-            return client.get_process(process.processid).state == ProcessState.RUNNING
+            return (tmp_path / "started").exists()
 
         until(running, timeout=20)
         proc.send_signal(signal.SIGTERM)
