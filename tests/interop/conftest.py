@@ -51,14 +51,25 @@ def pytest_report_header() -> str:
     return f"interop: SKIPPED, {MISSING}"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+SKIPPED: list[pytest.Item] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the reference (and not in CI) the interop tests are left out, said in one line."""
     if MISSING is None or IN_CI:
         return
-    skip = pytest.mark.skip(reason=f"interop suite needs the Go reference: {MISSING}")
     here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
+    SKIPPED.extend(item for item in items if here in Path(str(item.fspath)).parents)
+    if SKIPPED:
+        items[:] = [item for item in items if item not in SKIPPED]
+        config.hook.pytest_deselected(items=SKIPPED)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SKIPPED:
+        terminalreporter.write_line(
+            f"interop: {len(SKIPPED)} tests skipped, the Go reference is missing: {MISSING}"
+        )
 
 
 @dataclass
