@@ -205,3 +205,83 @@ async def test_until_disconnect_reads_up_to_the_hang_up() -> None:
 
     await calls.until_disconnect(receive)
     assert [m["type"] for m in read] == ["http.request", "http.request", "http.disconnect"]
+
+
+# --- request sizes and work moved off the event loop ---------------------------------------
+
+
+def test_request_size_limits_by_kind_of_message() -> None:
+    config = ServerConfig(max_body_bytes=1000, max_record_bytes=100, max_control_bytes=10)
+    assert calls.max_request_bytes(config, "submitfuncspecmsg") == 1000  # data
+    assert calls.max_request_bytes(config, "addexecutormsg") == 100  # a record
+    assert calls.max_request_bytes(config, "getprocessmsg") == 10  # control
+    small = ServerConfig(max_body_bytes=50, max_record_bytes=100, max_control_bytes=80)
+    assert calls.max_request_bytes(small, "addexecutormsg") == 50  # never above the body limit
+    assert calls.max_request_bytes(small, "getprocessmsg") == 50
+    known = set(handlers.load())
+    assert known >= calls.DATA_TYPES and known >= calls.RECORD_TYPES  # no misspelt type
+
+
+class ThreadCalls:
+    """Records what ``asyncio.to_thread`` is asked to run (and runs it)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.names: list[str] = []
+        real = asyncio.to_thread
+
+        async def to_thread(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            self.names.append(fn.__name__)
+            return await real(fn, *args, **kwargs)
+
+        monkeypatch.setattr(asyncio, "to_thread", to_thread)
+
+
+async def test_a_request_over_its_kinds_limit_is_refused(world: World) -> None:
+    status_msg = {"msgtype": "getpausestatusmsg", "colonyname": "dev"}
+    body = rpc.build_request(status_msg, world.key)
+    spec = FunctionSpec(funcname="f", conditions=Conditions(colonyname="dev", executortype="t"))
+    submit = rpc.build_request({"msgtype": "submitfuncspecmsg", "spec": spec.to_dict()}, world.key)
+    assert len(submit) > len(body)
+    for offload in (10**9, 0):  # parsed on the event loop, and in a worker thread
+        world.ctx.config = ServerConfig(max_control_bytes=len(body), offload_bytes=offload)
+        never = asyncio.Event()
+        status, _ = await calls.answer(world.ctx, world.routes, body, never.wait)
+        assert status == 200
+        status, _ = await calls.answer(world.ctx, world.routes, submit, never.wait)
+        assert status == 200  # a data message may be larger than a control message
+        world.ctx.config = ServerConfig(max_control_bytes=len(body) - 1, offload_bytes=offload)
+        status, reply = await calls.answer(world.ctx, world.routes, body, never.wait)
+        assert (status, payload(reply)) == (
+            413,
+            {
+                "status": 413,
+                "message": f"Request body is larger than {len(body) - 1} bytes, the limit for "
+                "getpausestatusmsg",
+            },
+        )
+
+
+async def test_large_requests_are_parsed_and_answered_in_a_worker_thread(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = ThreadCalls(monkeypatch)
+    body = rpc.build_request({"msgtype": "getpausestatusmsg", "colonyname": "dev"}, world.key)
+    request = world.request("getpausestatusmsg", colonyname="dev")
+    expected = rpc.build_reply(
+        "pausestatusreplymsg",
+        {"msgtype": "pausestatusreplymsg", "colonyname": "dev", "ispaused": False},
+    )
+    never = asyncio.Event()
+    world.ctx.config = ServerConfig(offload_bytes=len(body) + 1)
+    assert await calls.answer(world.ctx, world.routes, body, never.wait) == (200, expected)
+    assert threads.names == []  # below offload_bytes: all on the event loop
+    world.ctx.config = ServerConfig(offload_bytes=len(body))
+    assert (await calls.parse(world.ctx, world.routes, body)).msg == request.msg
+    assert threads.names == ["parse_request"]
+    threads.names.clear()
+    world.ctx.config = ServerConfig(offload_bytes=len(request.payload) + 1)
+    assert (await calls.dispatch(world.ctx, request))[:2] == (200, expected)
+    assert threads.names == []
+    world.ctx.config = ServerConfig(offload_bytes=len(request.payload))
+    assert (await calls.dispatch(world.ctx, request))[:2] == (200, expected)
+    assert threads.names == ["build_reply"]
