@@ -501,6 +501,21 @@ async def test_wait_raises_an_error_frame(kind: type[AnyClient]) -> None:
         await invoke(client, "wait", PID)
 
 
+async def test_wait_outlasts_a_subscription_cap(
+    kind: type[AnyClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 error frame (the server's subscriptions per key are used up) is no failure: the
+    process is re-read and the wait subscribes again."""
+    monkeypatch.setattr(requests, "MIN_ROUND", 0.0)
+    states = iter([ProcessState.RUNNING, ProcessState.RUNNING, ProcessState.SUCCESS])
+    server = FakeServer(lambda msg: process(next(states)))
+    too_many = rpc.build_error(429, "Too many subscriptions for this key (max 1024)")
+    pubsub = PubSub(too_many, too_many)
+    result = await invoke(make(kind, server, pubsub=pubsub), "wait", PID)
+    assert result.state == ProcessState.SUCCESS
+    assert len(pubsub.sockets) == 2
+
+
 async def test_wait_reconnects_when_the_server_closes_and_notices_cancel(
     kind: type[AnyClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:

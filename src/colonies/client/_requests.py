@@ -18,7 +18,13 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from colonies import rpc
-from colonies.errors import MissingKeyError, ProtocolError, TransportError, WaitTimeout
+from colonies.errors import (
+    MissingKeyError,
+    ProtocolError,
+    ServerError,
+    TransportError,
+    WaitTimeout,
+)
 from colonies.model import (
     Attribute,
     Colony,
@@ -46,6 +52,7 @@ MAX_SUBSCRIPTION = 60
 LISTEN_MARGIN = 5.0
 # Shortest wait() round: a server that closes sockets at once must not get a busy loop.
 MIN_ROUND = 1.0
+TOO_MANY = 429  # a server's subscription cap (ours, per socket and per key)
 # When wait() re-reads the process while subscribed (seconds after subscribing), in case the
 # server missed the event: close together at first, where the Go server can lose it, then sparse.
 RECHECKS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -489,7 +496,12 @@ def _watch(
             if reply is Quiet.CLOSED:
                 return None
             if reply is not Quiet.TIMEOUT:
-                rpc.parse_reply(200, reply)  # an error frame raises ServerError
+                try:
+                    rpc.parse_reply(200, reply)  # an error frame raises ServerError
+                except ServerError as e:
+                    if e.status != TOO_MANY:
+                        raise
+                    return None  # the server's subscription cap: re-read now, then try again
                 final: Process = yield from _get_retrying(processid, deadline, clock)
                 return final
         if check_at >= round_end:
