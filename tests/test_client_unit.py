@@ -646,7 +646,7 @@ def test_wait_flow_rechecks_every_round_and_never_gives_up() -> None:
 
 async def test_wait_finds_a_close_whose_event_never_comes(kind: type[AnyClient]) -> None:
     """The Go server's subscription race: the process closes, the socket stays silent. The
-    re-reads find the close well within a second (not at the end of the 60 s round)."""
+    re-reads find the close within a second (not at the end of the 60 s round)."""
     closes_at = time.monotonic() + 0.3
     server = FakeServer(
         lambda msg: process(
@@ -660,4 +660,4 @@ async def test_wait_finds_a_close_whose_event_never_comes(kind: type[AnyClient])
     client = make(kind, server, pubsub=silent)
     result = await invoke(client, "wait", PID, executortype="cli", colonyname="dev")
     assert result.state == ProcessState.SUCCESS
-    assert time.monotonic() - closes_at < 0.5
+    assert time.monotonic() - closes_at < 1.0  # the issue's bound: within 1 s of the close

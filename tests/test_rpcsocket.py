@@ -16,7 +16,7 @@ from colonies import crypto, rpc
 from colonies.client import AsyncClient, Client
 from colonies.model import Conditions, FunctionSpec, ProcessState
 from conftest import Identity, LiveServer, add_executor
-from polling import eventually
+from polling import eventually, pollers_waiting
 
 POLL = {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 30}
 COLONY = {"msgtype": "getcolonymsg", "colonyname": "dev"}
@@ -59,7 +59,10 @@ async def test_bad_frames_and_refusals(live: LiveServer) -> None:
         assert "not server owner" in reply_payload(refused)["message"]  # type: ignore[index]
 
 
-async def test_closing_the_socket_gives_back_a_claimed_process(live: LiveServer) -> None:
+async def test_a_long_poll_on_a_closed_socket_takes_no_work(live: LiveServer) -> None:
+    """A socket that closes while its long-poll waits leaves no poller behind: the next process
+    stays WAITING and goes to the next executor that asks. (A process claimed in the same moment
+    as a hang-up goes back to the queue: tests/test_scheduling.py, the code path is shared.)"""
     executor = add_executor(live, "ws-1")
     async with AsyncClient(live.url, executor.prvkey) as client:
         for _ in range(10):
@@ -68,15 +71,17 @@ async def test_closing_the_socket_gives_back_a_claimed_process(live: LiveServer)
                 await ws.send(
                     json.dumps({"id": 1, "body": rpc.build_request(poll, executor.prvkey)})
                 )
-                await asyncio.sleep(0.02)
+                await eventually(lambda: pollers_waiting(live) == 1, what="the poll registered")
+            await eventually(lambda: pollers_waiting(live) == 0, what="the poll ended")
             process = await client.submit(
                 FunctionSpec(
                     funcname="echo", conditions=Conditions(colonyname="dev", executortype="test")
                 )
             )
-            await asyncio.sleep(0.05)
             assert (await client.get_process(process.processid)).state == ProcessState.WAITING
-            await client.cancel(process.processid)
+            assigned = await client.assign("dev", 5)
+            assert assigned.processid == process.processid
+            await client.close(process.processid, [])
 
 
 def rpc_socket(live: LiveServer) -> Any:
