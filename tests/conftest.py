@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +45,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def static_site(site: Path) -> Iterator[str]:
+    """A built static site (``colonies wasm build``) on its own loopback origin
+    (``python -m http.server``), the way a user would host it; yields its URL."""
+    port = free_port()
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [*argv, "--directory", str(site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                httpx.get(url + "/config.json")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "http.server did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @dataclass
@@ -218,4 +246,5 @@ __all__ = [
     "assert_error",
     "free_port",
     "post",
+    "static_site",
 ]

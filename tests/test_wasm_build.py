@@ -6,10 +6,7 @@ another, so this also proves the CORS headers, and that users' own functions shi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +20,7 @@ from colonies import jointoken
 from colonies.cli import app
 from colonies.client import Client
 from colonies.model import Conditions, FunctionSpec, ProcessState
-from conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port
+from conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, static_site
 
 USER_FUNCTIONS = textwrap.dedent('''
     """Functions of our own, shipped into the browser page."""
@@ -69,33 +66,8 @@ def site(tmp_path: Path, live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> P
 
 @pytest.fixture
 def static_server(site: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(site),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            httpx.get(url + "/config.json")
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "http.server did not start"
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with static_site(site) as url:
+        yield url
 
 
 def test_build_writes_a_self_contained_site(site: Path, live: LiveServer) -> None:

@@ -10,8 +10,6 @@ CORS (gin-contrib/cors ``Default()``: any origin) must let the page's origin in.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from typer.testing import CliRunner
 from colonies.cli import app
 from colonies.client import Client
 from colonies.model import ExecutorState
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+from conftest import CHROMIUM, CHROMIUM_ARGS, static_site
 from interop.conftest import GoCLI, Server, unique
 
 READY_MS = 60_000  # Pyodide boot on a slow, busy CI machine
@@ -61,24 +59,9 @@ def site(goserver: Server, executortype: str, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def static_url(site: Path) -> Iterator[str]:
-    """The built site on its own origin (``python -m http.server``), not the Go server's."""
-    port = free_port()
-    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [*argv, "--directory", str(site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            httpx.get(url + "/config.json")
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "http.server did not start"
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    """The built site on its own origin, not the Go server's."""
+    with static_site(site) as url:
+        yield url
 
 
 @pytest.fixture
