@@ -607,30 +607,10 @@ def test_host_executor_serves_the_tutorial(go: Server) -> None:
             ("greet", ["World"], "Hello, World! Greetings from the WASM executor."),
         ):
             argv = [arg for value in args for arg in ("--args", value)]
-            ours = cli(
-                go,
-                "function",
-                "exec",
-                "--func",
-                command,
-                *argv,
-                "--targettype",
-                executortype,
-                "--wait",
-                "--out",
-            )
-            assert ok(ours) == expected + "\n", command
-            theirs = go_cli(
-                "function",
-                "exec",
-                "--func",
-                command,
-                *argv,
-                "--targettype",
-                executortype,
-                "--wait",
-                "--out",
-            )
+            exec_argv = ["function", "exec", "--func", command, *argv]
+            exec_argv += ["--targettype", executortype, "--wait", "--out"]
+            assert ok(cli(go, *exec_argv)) == expected + "\n", command
+            theirs = go_cli(*exec_argv)
             assert theirs.returncode == 0, theirs.stderr
             assert theirs.stdout.strip() == expected, command
         error = failed(
