@@ -20,6 +20,8 @@ from colonies import rpc
 from colonies.server import handlers, pubsub, rpcsocket
 from colonies.server.calls import answer, until_disconnect
 from colonies.server.context import ServerConfig, ServerContext
+from colonies.server.leader import AdvisoryLockLeader
+from colonies.server.pgsignals import PostgresSignals
 from colonies.server.sweeper import flush_function_runs, sweep_forever
 from colonies.store.base import Store
 
@@ -108,6 +110,10 @@ def create_app(
     """
     config = config or ServerConfig()
     ctx = ServerContext(store=store, config=config)
+    conninfo = getattr(store, "conninfo", None)
+    if isinstance(conninfo, str):  # a database other replicas may share (PostgresStore)
+        ctx.signals = PostgresSignals(ctx, store, conninfo)
+        ctx.leader = AdvisoryLockLeader(conninfo)
     routes = handlers.load()
 
     async def health(request: Request) -> Response:
@@ -117,6 +123,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if config.server_id:
             await store.set_server_id(config.server_id)
+        await ctx.signals.start()
+        await ctx.leader.start()
         sweeper = asyncio.create_task(sweep_forever(ctx))
         try:
             yield
@@ -125,6 +133,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await flush_function_runs(ctx)
+            await ctx.leader.close()
+            await ctx.signals.close()
             await store.close()
 
     app = Starlette(

@@ -18,7 +18,7 @@ from colonies.rpc import RPCError
 from colonies.server import handlers
 from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.handlers import Msg
-from colonies.server.handlers.processes import release
+from colonies.server.lifecycle import release
 
 log = logging.getLogger("colonies.server")
 

@@ -1,4 +1,4 @@
-"""What every handler works with: the store, the server's identity and the in-memory signals."""
+"""What every handler works with: the store, the configuration, signals, this replica's memory."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from colonies.model import Colony, Executor, Process, ProcessState
 from colonies.server.cache import TTLCache
 from colonies.server.dispatcher import Dispatcher, Wake
 from colonies.server.events import ProcessEvents
+from colonies.server.leader import AlwaysLeader, Leadership
+from colonies.server.signals import LocalSignals, Signals
 from colonies.store.base import Store
 from colonies.timeutil import now_ns
 
-CACHE_TTL = 1.0  # seconds a replica may serve a colony/executor record changed elsewhere
+CACHE_TTL = 1.0  # a bound on staleness should a membership signal from a replica be lost
 ALIVE_INTERVAL = 1.0  # lastheardfromtime is written at most this often per executor
 
 
@@ -104,8 +106,13 @@ class ServerConfig:
 
 @dataclass
 class ServerContext:
+    """One replica's state: the shared store, its signals, and what lives in its memory
+    (long-poll waiters, subscriptions, cached records). Implements ``signals.Replica``."""
+
     store: Store
     config: ServerConfig
+    signals: Signals = field(init=False)
+    leader: Leadership = field(default_factory=AlwaysLeader)
     dispatcher: Dispatcher = field(default_factory=Dispatcher)
     events: ProcessEvents = field(default_factory=ProcessEvents)
     resumed: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -120,6 +127,9 @@ class ServerContext:
     function_runs: dict[tuple[str, str, str], list[tuple[float, float]]] = field(
         default_factory=dict
     )
+
+    def __post_init__(self) -> None:
+        self.signals = LocalSignals(self)
 
     async def server_id(self) -> str:
         return await self.store.get_server_id()
@@ -140,12 +150,6 @@ class ServerContext:
     async def is_paused(self, colonyname: str) -> bool:
         return await self.paused.get(colonyname, lambda: self.store.is_paused(colonyname))
 
-    def changed_membership(self) -> None:
-        """Call after any change to colonies or executors (add, approve, remove…)."""
-        self.colonies.clear()
-        self.executors.clear()
-        self.paused.clear()
-
     @property
     def alive_interval(self) -> float:
         """How often an executor's lastheardfromtime is written (while it is heard from)."""
@@ -164,11 +168,40 @@ class ServerContext:
             self.last_alive[key] = now
             await self.store.mark_alive(colonyname, executorid, now_ns(), refresh=not serving)
 
-    def process_changed(self, process: Process) -> None:
-        """Tell subscribers, and wake one assigner when a process (re)enters the queue."""
-        if process.state == ProcessState.WAITING and not process.waitforparents:
-            self.dispatcher.signal(Wake.of(process))
-        self.events.publish(process)
-
     def resume_event(self, colonyname: str) -> asyncio.Event:
         return self.resumed.setdefault(colonyname, asyncio.Event())
+
+    # --- signals.Replica: what a signal does in this process
+
+    def on_process(self, process: Process) -> None:
+        if process.state == ProcessState.WAITING and not process.waitforparents:
+            self.on_wake(Wake.of(process))
+        self.on_event(process)
+
+    def on_wake(self, wake: Wake) -> None:
+        self.dispatcher.signal(wake)
+
+    def on_event(self, process: Process) -> None:
+        self.events.publish(process)
+
+    def wants(self, processid: str, colonyname: str, executortype: str, state: int) -> bool:
+        return self.events.wants(processid, colonyname, executortype, state)
+
+    def on_membership(self) -> None:
+        self.colonies.clear()
+        self.executors.clear()
+        self.paused.clear()
+
+    def on_pause(self, colonyname: str, paused: bool) -> None:
+        self.paused.clear()
+        event = self.resume_event(colonyname)
+        if paused:
+            event.clear()
+        else:
+            event.set()
+
+    def on_lost_signals(self) -> None:
+        self.on_membership()
+        self.dispatcher.wake_all()
+        for event in self.resumed.values():
+            event.set()  # held assigners look at the pause flag again

@@ -98,5 +98,13 @@ class Dispatcher:
                 return True
         return False
 
+    def wake_all(self) -> None:
+        """Wake every waiter to look in the store again (signals from elsewhere were lost)."""
+        for (colonyname, executortype), queue in list(self._waiters.items()):
+            for waiter in queue:
+                if not waiter.woken.done():
+                    waiter.woken.set_result(Wake(colonyname, executortype))
+            del self._waiters[(colonyname, executortype)]
+
     def waiting(self) -> int:
         return sum(len(q) for q in self._waiters.values())

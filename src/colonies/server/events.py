@@ -89,6 +89,12 @@ class ProcessEvents:
         self._held[owner] = self._held.get(owner, 0) + 1
         return sub
 
+    def wants(self, processid: str, colonyname: str, executortype: str, state: int) -> bool:
+        """Whether ``publish`` of such a process would reach any subscription."""
+        if any(sub.state == state for sub in self._by_process.get(processid, ())):
+            return True
+        return (colonyname, executortype, state) in self._by_type
+
     def publish(self, process: Process) -> None:
         for sub in self._by_process.get(process.processid, ()):
             if sub.state == process.state:

@@ -5,8 +5,9 @@ for ``stale_executor_duration`` seconds are soft-removed, which re-queues their 
 (so a process whose assign reply was lost does not stay RUNNING forever); runs queued by closes
 are folded into the registered functions' counters.
 
-Runs once a second on every replica; each change is a compare-and-set in the store, so two
-replicas sweeping the same process cannot both act on it.
+Deadlines and stale executors are swept once a second by the leader replica only (``leader``);
+each change is still a compare-and-set, so two replicas that both believe they lead for a moment
+cannot both act on one process. Every replica folds its own queued function runs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from colonies.model import Process, ProcessState
+from colonies.server import lifecycle
 from colonies.server.context import ServerContext
-from colonies.store.base import ProcessUpdate
 from colonies.timeutil import NS, now_ns
 
 log = logging.getLogger("colonies.sweeper")
@@ -28,9 +28,7 @@ async def sweep_once(ctx: ServerContext) -> int:
     now = now_ns()
     changed = 0
     for process in await ctx.store.expired_processes(now, BATCH):
-        updated = await _expire(ctx, process, now)
-        if updated is not None:
-            ctx.process_changed(updated)
+        if await lifecycle.expire(ctx, process, now) is not None:
             changed += 1
     return changed
 
@@ -44,12 +42,11 @@ async def remove_stale_executors(ctx: ServerContext) -> int:
     duration = ctx.config.stale_executor_duration
     if duration <= 0:
         return 0
-    now = now_ns()
-    heard_before = now - int(duration * NS)
+    heard_before = now_ns() - int(duration * NS)
     removed = 0
     for executor in await ctx.store.stale_executors(heard_before, BATCH):
-        requeued = await ctx.store.unregister_executor(
-            executor.colonyname, executor.executorname, now, heard_before=heard_before
+        requeued = await lifecycle.remove_executor(
+            ctx, executor.colonyname, executor.executorname, heard_before=heard_before
         )
         if requeued is None:  # heard from meanwhile, or removed by another replica
             continue
@@ -61,47 +58,7 @@ async def remove_stale_executors(ctx: ServerContext) -> int:
             len(requeued),
         )
         removed += 1
-        for processid in requeued:
-            process = await ctx.store.get_process(processid)
-            if process is not None:
-                ctx.process_changed(process)
-    if removed:
-        ctx.changed_membership()
     return removed
-
-
-async def _expire(ctx: ServerContext, process: Process, now: int) -> Process | None:
-    spec = process.spec
-    if process.state == ProcessState.WAITING:
-        return await ctx.store.update_process(
-            process.processid,
-            ProcessUpdate(
-                state=ProcessState.FAILED,
-                endtime=now,
-                errors=["Maximum waiting time limit exceeded"],
-            ),
-            states=[ProcessState.WAITING],
-        )
-    if spec.maxretries > -1 and process.retries >= spec.maxretries:
-        update = ProcessUpdate(
-            state=ProcessState.FAILED, endtime=now, errors=["Maximum execution time limit exceeded"]
-        )
-    else:
-        update = ProcessUpdate(
-            state=ProcessState.WAITING,
-            isassigned=False,
-            assignedexecutorid="",
-            endtime=now,
-            execdeadline=0,
-            retries=process.retries + 1,
-            waitdeadline=now + spec.maxwaittime * NS if spec.maxwaittime > 0 else 0,
-        )
-    return await ctx.store.update_process(
-        process.processid,
-        update,
-        states=[ProcessState.RUNNING],
-        executorid=process.assignedexecutorid,
-    )
 
 
 async def flush_function_runs(ctx: ServerContext) -> None:
@@ -127,8 +84,9 @@ async def sweep_forever(ctx: ServerContext) -> None:
     while True:
         await asyncio.sleep(ctx.config.sweep_interval)
         try:
-            await sweep_once(ctx)
-            await remove_stale_executors(ctx)
+            if ctx.leader.is_leader:
+                await sweep_once(ctx)
+                await remove_stale_executors(ctx)
             await flush_function_runs(ctx)
         except Exception:
             log.exception("periodic sweep failed; retrying next period")

@@ -44,7 +44,7 @@ async def add_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         await ctx.store.add_colony(colony)
     except AlreadyExists:
         raise RPCError(400, f"A Colony with name <{colony.name}> already exists") from None
-    ctx.changed_membership()
+    ctx.signals.membership_changed()
     return colony.to_dict()
 
 
@@ -54,7 +54,7 @@ async def remove_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
     await _existing(ctx, name)
     await ctx.store.remove_colony(name)
-    ctx.changed_membership()
+    ctx.signals.membership_changed()
 
 
 @handles("getcoloniesmsg")
@@ -101,8 +101,7 @@ async def pause(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
     await require_colony_owner(ctx, signer, name)
     await ctx.store.set_paused(name, True)
-    ctx.paused.clear()
-    ctx.resume_event(name).clear()
+    ctx.signals.pause_changed(name, True)
 
 
 @handles("resumeassignmentsmsg")
@@ -110,8 +109,7 @@ async def resume(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     name = msg.text("colonyname")
     await require_colony_owner(ctx, signer, name)
     await ctx.store.set_paused(name, False)
-    ctx.paused.clear()
-    ctx.resume_event(name).set()
+    ctx.signals.pause_changed(name, False)
 
 
 @handles("getpausestatusmsg", reply_type="pausestatusreplymsg")

@@ -7,6 +7,7 @@ from typing import Any
 from colonies import jointoken
 from colonies.model import Allocations, Capabilities, Executor, ExecutorState
 from colonies.rpc import RPCError
+from colonies.server import lifecycle
 from colonies.server.auth import require_colony, require_colony_owner, require_member
 from colonies.server.context import ServerContext
 from colonies.server.handlers import Msg, handles
@@ -19,13 +20,6 @@ async def _existing(ctx: ServerContext, colonyname: str, name: str) -> Executor:
     if executor is None:
         raise RPCError(404, f"Failed to get executor, executor with name {name} not found")
     return executor
-
-
-async def _requeue(ctx: ServerContext, processids: list[str] | None) -> None:
-    for processid in processids or ():
-        process = await ctx.store.get_process(processid)
-        if process is not None:
-            ctx.process_changed(process)
 
 
 @handles("addexecutormsg")
@@ -98,9 +92,7 @@ async def _register(
                 400, "Executor not unique, both Name and ExecutorId must be unique within a Colony"
             )
         # The key's holder (it signed with it) renames its own executor: retire the old name.
-        await _requeue(
-            ctx, await ctx.store.unregister_executor(owner.colonyname, owner.executorname, now_ns())
-        )
+        await lifecycle.remove_executor(ctx, owner.colonyname, owner.executorname)
     old = await ctx.store.get_executor(executor.colonyname, executor.executorname)
     if old is not None:
         # A removed (UNREGISTERED) name may be taken again; Go refuses that too (spec §4.3).
@@ -114,11 +106,9 @@ async def _register(
                 f"Executor with name {executor.executorname} in Colony "
                 f"{executor.colonyname} already exists",
             )
-        await _requeue(
-            ctx, await ctx.store.unregister_executor(old.colonyname, old.executorname, now_ns())
-        )
+        await lifecycle.remove_executor(ctx, old.colonyname, old.executorname)
     await ctx.store.add_executor(executor, replace=old is not None)
-    ctx.changed_membership()
+    ctx.signals.membership_changed()
     return executor
 
 
@@ -151,7 +141,7 @@ async def _set_state(ctx: ServerContext, msg: Msg, signer: str, state: ExecutorS
     await require_colony_owner(ctx, signer, colonyname)
     await _existing(ctx, colonyname, name)
     await ctx.store.set_executor_state(colonyname, name, state)
-    ctx.changed_membership()
+    ctx.signals.membership_changed()
 
 
 @handles("approveexecutormsg")
@@ -169,8 +159,7 @@ async def remove_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname, name = msg.text("colonyname"), msg.text("executorname")
     await require_colony_owner(ctx, signer, colonyname)
     await _existing(ctx, colonyname, name)
-    await _requeue(ctx, await ctx.store.unregister_executor(colonyname, name, now_ns()))
-    ctx.changed_membership()
+    await lifecycle.remove_executor(ctx, colonyname, name)
 
 
 async def _own_executor(ctx: ServerContext, msg: Msg, signer: str) -> Executor:
@@ -187,7 +176,7 @@ async def update_executor(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = await _own_executor(ctx, msg, signer)
     executor.capabilities = msg.obj("capabilities", Capabilities)
     await ctx.store.add_executor(executor, replace=True)
-    ctx.changed_membership()
+    ctx.signals.membership_changed()
 
 
 @handles("reportallocationmsg")
@@ -195,4 +184,4 @@ async def report_allocation(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     executor = await _own_executor(ctx, msg, signer)
     executor.allocations = msg.obj("allocations", Allocations)
     await ctx.store.add_executor(executor, replace=True)
-    ctx.changed_membership()
+    ctx.signals.membership_changed()

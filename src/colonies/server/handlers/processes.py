@@ -22,6 +22,7 @@ from colonies.model import (
     ProcessState,
 )
 from colonies.rpc import RPCError
+from colonies.server import lifecycle
 from colonies.server.auth import (
     require_assigned,
     require_colony_owner,
@@ -31,8 +32,7 @@ from colonies.server.auth import (
 from colonies.server.context import ServerContext
 from colonies.server.dispatcher import Waiter
 from colonies.server.handlers import Msg, handles
-from colonies.store.base import ProcessUpdate
-from colonies.timeutil import NS, format_ns, now_ns, parse_ns
+from colonies.timeutil import NS, format_ns, now_ns
 from colonies.units import UNLIMITED, parse_cpu, parse_memory
 
 DAY_NS = 86_400 * NS
@@ -134,8 +134,7 @@ async def submit(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             for key, value in spec.env.items()
         ],
     )
-    await ctx.store.add_process(process, cpu=cpu, memory=memory)
-    ctx.process_changed(process)
+    await lifecycle.submit(ctx, process, cpu=cpu, memory=memory)
     return process.to_dict()
 
 
@@ -164,9 +163,8 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         )
         ctx.dispatcher.register(waiter)
         try:
-            process = await ctx.store.assign(executor, now_ns(), cpu=cpu, memory=memory)
+            process = await lifecycle.assign(ctx, executor, cpu=cpu, memory=memory)
             if process is not None:
-                ctx.process_changed(process)
                 return process.to_dict()
             if not await _woken(ctx, waiter, executor, deadline):
                 raise RPCError(404, NO_PROCESS_MESSAGE)
@@ -186,24 +184,6 @@ async def _woken(ctx: ServerContext, waiter: Waiter, executor: Executor, deadlin
             return True
         await ctx.mark_alive(executor.colonyname, executor.executorid)
     return False
-
-
-async def release(ctx: ServerContext, processid: str, executorid: str) -> None:
-    """Put a process claimed for a client that went away back in the queue, as it was."""
-    released = await ctx.store.update_process(
-        processid,
-        ProcessUpdate(
-            state=ProcessState.WAITING,
-            isassigned=False,
-            assignedexecutorid="",
-            starttime=0,
-            execdeadline=0,
-        ),
-        states=[ProcessState.RUNNING],
-        executorid=executorid,
-    )
-    if released is not None:
-        ctx.process_changed(released)
 
 
 async def _wait_for_resume(
@@ -287,29 +267,21 @@ async def remove_all_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any
     await ctx.store.remove_processes(colonyname, state)
 
 
-async def update_assigned(
-    ctx: ServerContext,
-    msg: Msg,
-    signer: str,
-    update: ProcessUpdate,
-    states: list[ProcessState],
-    verb: str,
+async def reported(
+    ctx: ServerContext, msg: Msg, signer: str, changed: Process | None, verb: str
 ) -> Process:
-    """Apply ``update`` to a process the signer runs, in one compare-and-set.
+    """The result of an executor's report (output, close, fail) on its process.
 
-    The CAS requires the signer to be the assigned executor and an approved member of the
-    process's colony (checked in the same statement), so the common case needs no read at all.
-    Only when the CAS loses is the process loaded, to refuse with the precise reason.
+    The lifecycle's compare-and-set requires the signer to be the assigned executor and an
+    approved member of the process's colony (checked in the same statement), so the common case
+    needs no read at all. Only when the CAS loses is the process loaded, to refuse with the
+    precise reason.
     """
-    processid = msg.text("processid")
-    updated = await ctx.store.update_process(
-        processid, update, states=states, executorid=signer, approved=True
-    )
-    if updated is not None:
-        await ctx.mark_alive(updated.spec.conditions.colonyname, signer)
-        return updated
+    if changed is not None:
+        await ctx.mark_alive(changed.spec.conditions.colonyname, signer)
+        return changed
     await assigned_process(ctx, msg, signer)  # 404 / 403 with the Go server's wording
-    raise await _cannot_close(ctx, processid, verb)
+    raise await _cannot_close(ctx, msg.text("processid"), verb)
 
 
 @handles("setoutputmsg")
@@ -321,31 +293,23 @@ async def set_output(ctx: ServerContext, msg: Msg, signer: str) -> Any:
             raise RPCError(403, "Failed to set output, process is not running")
         return
     try:
-        await update_assigned(
-            ctx, msg, signer, ProcessUpdate(output=out), [ProcessState.RUNNING], "set output of"
-        )
+        processid = msg.text("processid")
+        changed = await lifecycle.set_output(ctx, processid, signer, out)
+        await reported(ctx, msg, signer, changed, "set output of")
     except RPCError as e:
         raise RPCError(403, e.message) if e.status == 400 else e from None
 
 
 @handles("closesuccessfulmsg")
 async def close_successful(ctx: ServerContext, msg: Msg, signer: str) -> Any:
-    now = now_ns()
-    update = ProcessUpdate(state=ProcessState.SUCCESS, endtime=now, output=msg.array("out") or None)
-    states = [ProcessState.RUNNING, ProcessState.SUCCESS]
-    closed = await update_assigned(ctx, msg, signer, update, states, "close")
-    await _record_function_stats(ctx, closed, now)
-    ctx.process_changed(closed)
+    closed = await lifecycle.close(ctx, msg.text("processid"), signer, msg.array("out"))
+    await reported(ctx, msg, signer, closed, "close")
 
 
 @handles("closefailedmsg")
 async def close_failed(ctx: ServerContext, msg: Msg, signer: str) -> Any:
-    update = ProcessUpdate(
-        state=ProcessState.FAILED, endtime=now_ns(), errors=msg.strings("errors")
-    )
-    states = [ProcessState.WAITING, ProcessState.RUNNING]
-    closed = await update_assigned(ctx, msg, signer, update, states, "fail")
-    ctx.process_changed(closed)
+    failed = await lifecycle.fail(ctx, msg.text("processid"), signer, msg.strings("errors"))
+    await reported(ctx, msg, signer, failed, "fail")
 
 
 @handles("cancelprocessmsg")
@@ -353,14 +317,8 @@ async def cancel(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     process = await member_process(ctx, msg, signer)
     if process.processgraphid:
         raise RPCError(400, "Failed to cancel process, process is part of a workflow")
-    cancelled = await ctx.store.update_process(
-        process.processid,
-        ProcessUpdate(state=ProcessState.CANCELLED, endtime=now_ns()),
-        states=[ProcessState.WAITING, ProcessState.RUNNING],
-    )
-    if cancelled is None:
+    if await lifecycle.cancel(ctx, process.processid) is None:
         raise await _cannot_close(ctx, process.processid, "cancel")
-    ctx.process_changed(cancelled)
 
 
 async def _cannot_close(ctx: ServerContext, processid: str, verb: str) -> RPCError:
@@ -370,17 +328,3 @@ async def _cannot_close(ctx: ServerContext, processid: str, verb: str) -> RPCErr
         return RPCError(404, "Failed to get process, process not found")
     state = ProcessState(current.state).name
     return RPCError(400, f"Failed to {verb} process {processid}, process is {state}")
-
-
-async def _record_function_stats(ctx: ServerContext, process: Process, end: int) -> None:
-    """Queue a run for the registered function's counters (spec §6.3 step 4).
-
-    The counters are advisory, so runs are written in batches by the sweeper (once a second)
-    instead of costing every close a read and a write.
-    """
-    executor = await ctx.executor(process.spec.conditions.colonyname, process.assignedexecutorid)
-    if executor is None:
-        return
-    start, submitted = parse_ns(process.starttime), parse_ns(process.submissiontime)
-    key = (executor.colonyname, executor.executorname, process.spec.funcname)
-    ctx.function_runs.setdefault(key, []).append(((start - submitted) / NS, (end - start) / NS))
