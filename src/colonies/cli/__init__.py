@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colonies.cli import colony, dev, executor, function, process, security, server, wasm
+from colonies.cli import colony, database, dev, executor, function, process, security, server, wasm
 
 app = typer.Typer(
     name="colonies",
@@ -20,6 +20,7 @@ app.add_typer(function.app, name="function")
 app.add_typer(process.app, name="process")
 app.add_typer(security.app, name="security")
 app.add_typer(wasm.app, name="wasm")
+app.add_typer(database.app, name="database")
 
 
 def main() -> None:

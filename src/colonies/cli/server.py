@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import typer
 
 from colonies.cli.context import SERVER_OWNER, Host, Json, Port, ServerPrvKey, connect
+from colonies.cli.database import Database, DbHost, DbName, DbPassword, DbPort, DbUser, settings
 from colonies.cli.output import fail, fields, print_json, print_statistics, print_table
 from colonies.server.context import ServerConfig
-from colonies.server.runner import open_store, serve
+from colonies.server.runner import DatabaseUnavailable, open_server_store, serve
 
 app = typer.Typer(
     help="Run a ColonyOS server, check it, show its statistics.", no_args_is_help=True
@@ -27,8 +27,14 @@ def start(
         Path("colonies-data"),
         "--data-dir",
         envvar="COLONIES_DATA_DIR",
-        help="Directory of the embedded SQLite database.",
+        help="Directory of the embedded SQLite database (when no PostgreSQL is configured).",
     ),
+    database: Database = None,
+    dbhost: DbHost = None,
+    dbport: DbPort = None,
+    dbuser: DbUser = None,
+    dbpassword: DbPassword = None,
+    dbname: DbName = None,
     serverid: str = typer.Option(
         "",
         "--serverid",
@@ -37,9 +43,15 @@ def start(
     ),
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
-    """Start a server on an embedded SQLite store."""
-    store = open_store(data_dir)
-    if not serverid and not asyncio.run(store.get_server_id()):
+    """Start a server: on PostgreSQL when configured (--database or --dbhost; the database is
+    created if missing), otherwise on an embedded SQLite store in the data directory."""
+    try:
+        store, stored_id = open_server_store(
+            settings(database, dbhost, dbport, dbuser, dbpassword, dbname), data_dir
+        )
+    except DatabaseUnavailable as e:
+        fail(str(e))
+    if not serverid and not stored_id:
         fail("no server ID: set COLONIES_SERVER_ID or pass --serverid on first start")
     try:
         config = ServerConfig.from_env()

@@ -874,6 +874,9 @@ async def _migrate(conn: Conn) -> None:
                 )
 
 
+CONNECT_TIMEOUT = 10  # seconds: an unreachable server is reported, not waited for
+
+
 def _admin_conninfo(conninfo: str) -> tuple[str, str]:
     """The maintenance database's conninfo on the same server, and the database named in
     ``conninfo``."""
@@ -886,7 +889,9 @@ def _admin_conninfo(conninfo: str) -> tuple[str, str]:
 async def create_database(conninfo: str) -> bool:
     """Create the database named in ``conninfo`` unless it exists; whether it was created."""
     admin, dbname = _admin_conninfo(conninfo)
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        admin, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+    ) as conn:
         cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
         if await cur.fetchone():
             return False
@@ -900,7 +905,9 @@ async def create_database(conninfo: str) -> bool:
 async def drop_database(conninfo: str) -> bool:
     """Drop the database named in ``conninfo`` (closing its connections); whether it existed."""
     admin, dbname = _admin_conninfo(conninfo)
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        admin, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+    ) as conn:
         cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
         if not await cur.fetchone():
             return False
