@@ -1,0 +1,1261 @@
+"""The ``Store`` contract: every storage backend must pass every test here.
+
+Each test runs once per backend through the parametrised ``store`` fixture: ``sqlite`` (a file in
+the test's tmp_path) and ``postgres`` (``PostgresStore`` on a fresh database from ``tests/pg.py``).
+PostgreSQL is never skipped when it is reachable; when it is not, its tests are skipped with the
+reason, except under ``CI=true``, where that is a failure. The tests use only the protocol's
+methods (no SQL), and assert order only where the protocol documents one; ``tests/test_store.py``
+keeps what is SQLite's own (the file, its pragmas, its counters' migration).
+
+``test_every_store_method_has_a_contract_test`` reads this file: a method added to ``Store``
+without a test calling it here fails the suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import itertools
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg import sql
+
+from colonies.model import (
+    Attribute,
+    Capabilities,
+    Colony,
+    Conditions,
+    Executor,
+    ExecutorState,
+    Function,
+    FunctionArg,
+    FunctionSpec,
+    Hardware,
+    Location,
+    Log,
+    Process,
+    ProcessState,
+    User,
+)
+from colonies.store.base import (
+    AlreadyExists,
+    ExecutorCounts,
+    ProcessCounts,
+    ProcessUpdate,
+    Store,
+)
+from colonies.store.sqlite import SQLiteStore
+from colonies.timeutil import NS, format_ns, parse_ns
+from colonies.units import UNLIMITED
+from pg import ADMIN_URL, fresh_database
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DAY = 86_400 * NS
+FREE = {"cpu": UNLIMITED, "memory": UNLIMITED}
+WAITING, RUNNING, SUCCESS, FAILED, CANCELLED = (s.value for s in ProcessState)
+PROTOCOL = sorted(n for n, f in vars(Store).items() if inspect.iscoroutinefunction(f))
+
+Opener = Callable[[], Store]
+
+
+# --- backends
+
+
+def _postgres_unreachable() -> str | None:
+    try:
+        psycopg.connect(ADMIN_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as e:
+        return f"PostgreSQL at {ADMIN_URL} is unreachable: {str(e).strip()}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One database for the session's PostgreSQL tests: creating, migrating and dropping one
+    costs ~0.8 s, emptying it ~30 ms (``emptied``)."""
+    unreachable = _postgres_unreachable()
+    if unreachable:
+        if IN_CI:
+            pytest.fail(f"CI=true: {unreachable}", pytrace=False)
+        pytest.skip(unreachable)
+    with fresh_database() as url:
+        yield url
+
+
+def emptied(url: str) -> str:
+    """Delete every row of every table but the migrations' record (the counters last: deleting
+    processes writes them), so that the database is as a migrated fresh one."""
+    with psycopg.connect(url) as db:
+        tables = db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename <> 'schema_migrations' ORDER BY tablename = 'process_counts'"
+        ).fetchall()
+        for (table,) in tables:
+            db.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """Opens a store on this test's (empty) database; each call is one more instance, as a
+    server replica would open it."""
+    if request.param == "sqlite":
+        return lambda: SQLiteStore(tmp_path / "store.db")
+    from colonies.store.postgres import PostgresStore
+
+    url = emptied(request.getfixturevalue("postgres_database"))
+    return lambda: PostgresStore(url)
+
+
+@pytest.fixture
+async def store(open_store: Opener) -> AsyncIterator[Store]:
+    """A store holding one colony, ``dev``."""
+    store = open_store()
+    await store.add_colony(Colony(colonyid="a" * 64, name="dev"))
+    yield store
+    await store.close()
+
+
+# --- model helpers
+
+
+def pid(i: int) -> str:
+    return f"{i:064x}"
+
+
+def ids(processes: Iterable[Process]) -> list[str]:
+    return [p.processid for p in processes]
+
+
+def make(
+    i: int,
+    *,
+    colony: str = "dev",
+    executortype: str = "t",
+    names: list[str] | None = None,
+    location: str = "",
+    maxexectime: int = 0,
+    waitforparents: bool = False,
+    graph: str = "",
+    **fields: Any,
+) -> Process:
+    """A WAITING process ``pid(i)`` with prioritytime ``i``."""
+    spec = FunctionSpec(
+        funcname=f"f{i}",
+        maxexectime=maxexectime,
+        conditions=Conditions(
+            colonyname=colony,
+            executortype=executortype,
+            executornames=names or [],
+            locationname=location,
+        ),
+    )
+    fields.setdefault("prioritytime", i)
+    return Process(
+        processid=pid(i), waitforparents=waitforparents, processgraphid=graph, spec=spec, **fields
+    )
+
+
+def executor(
+    name: str = "e",
+    *,
+    colony: str = "dev",
+    state: int = ExecutorState.APPROVED,
+    key: str = "",
+    heard: int = 0,
+    **fields: Any,
+) -> Executor:
+    return Executor(
+        executorid=key or name.encode().hex().ljust(64, "0"),
+        executorname=name,
+        executortype=fields.pop("executortype", "t"),
+        colonyname=colony,
+        state=state,
+        lastheardfromtime=format_ns(heard),
+        **fields,
+    )
+
+
+async def approved(store: Store, name: str = "e", **fields: Any) -> Executor:
+    e = executor(name, **fields)
+    await store.add_executor(e)
+    return e
+
+
+async def add_colony(store: Store, name: str) -> None:
+    await store.add_colony(Colony(colonyid=name.encode().hex().ljust(64, "0"), name=name))
+
+
+async def add(store: Store, *processes: Process, cpu: int = 0, memory: int = 0) -> None:
+    for p in processes:
+        await store.add_process(p, cpu=cpu, memory=memory)
+
+
+async def add_many(store: Store, processes: Iterable[Process], parallel: int = 25) -> None:
+    """Insert concurrently (over a pool, in parallel) with at most ``parallel`` in flight."""
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(p: Process) -> None:
+        async with gate:
+            await store.add_process(p, cpu=0, memory=0)
+
+    await asyncio.gather(*(one(p) for p in processes))
+
+
+async def claim(store: Store, e: Executor, now: int = 5 * NS) -> str | None:
+    process = await store.assign(e, now, **FREE)
+    return process.processid if process else None
+
+
+async def set_state(store: Store, i: int, state: int, endtime: int = 0) -> None:
+    assert await store.update_process(pid(i), ProcessUpdate(state=state, endtime=endtime))
+
+
+async def present(store: Store, numbers: Iterable[int]) -> set[int]:
+    return {i for i in numbers if await store.get_process(pid(i)) is not None}
+
+
+# --- the protocol itself
+
+
+def _names_called_on_a_store() -> set[str]:
+    tree = ast.parse(Path(__file__).read_text())
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("store", "replica")
+    }
+
+
+def test_every_store_method_has_a_contract_test() -> None:
+    assert len(PROTOCOL) > 40  # the introspection finds the protocol's methods
+    called = _names_called_on_a_store()
+    assert [name for name in PROTOCOL if name not in called] == []
+
+
+async def test_the_backend_implements_every_method_of_the_protocol(store: Store) -> None:
+    def shape(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
+        parameters = inspect.signature(function).parameters.values()
+        return [(p.name, p.kind, p.default) for p in parameters]
+
+    wrong = []
+    for name in PROTOCOL:
+        method = getattr(type(store), name, None)
+        if not inspect.iscoroutinefunction(method):
+            wrong.append(f"{name}: missing or not async")
+        elif shape(method) != shape(getattr(Store, name)):
+            wrong.append(f"{name}: {inspect.signature(method)}")
+    assert wrong == []
+
+
+# --- server identity and colonies
+
+
+async def test_server_id_is_empty_until_set_then_replaced(store: Store) -> None:
+    assert await store.get_server_id() == ""
+    await store.set_server_id("first")
+    assert await store.get_server_id() == "first"
+    await store.set_server_id("second")
+    assert await store.get_server_id() == "second"
+
+
+async def test_colonies_are_unique_by_name(store: Store) -> None:
+    with pytest.raises(AlreadyExists, match=r"^A Colony with name dev already exists$"):
+        await store.add_colony(Colony(colonyid="b" * 64, name="dev"))
+    await store.add_colony(Colony(colonyid="c" * 64, name="alpha"))
+    assert await store.get_colony("dev") == Colony(colonyid="a" * 64, name="dev")
+    assert await store.get_colony("alpha") == Colony(colonyid="c" * 64, name="alpha")
+    assert await store.get_colony("nope") is None
+    assert {(c.name, c.colonyid) for c in await store.get_colonies()} == {
+        ("dev", "a" * 64),
+        ("alpha", "c" * 64),
+    }
+
+
+async def test_pause_flags_are_per_colony(store: Store) -> None:
+    await add_colony(store, "alpha")
+    assert await store.is_paused("dev") is False
+    await store.set_paused("dev", True)
+    assert (await store.is_paused("dev"), await store.is_paused("alpha")) == (True, False)
+    await store.set_paused("dev", True)  # idempotent
+    assert await store.is_paused("dev") is True
+    await store.set_paused("dev", False)
+    assert await store.is_paused("dev") is False
+    assert await store.is_paused("nope") is False
+    await store.set_paused("nope", True)  # no such colony: nothing to pause
+    assert await store.is_paused("nope") is False
+
+
+async def test_removing_a_colony_removes_everything_in_it(store: Store) -> None:
+    await add_colony(store, "other")
+    for n, colony in ((1, "dev"), (2, "other")):
+        process = make(n, colony=colony)
+        process.attributes = [Attribute(attributeid=f"in-{colony}", targetid=pid(n), key="k")]
+        await add(store, process)
+        await store.add_attribute(Attribute(attributeid=f"later-{colony}", targetid=pid(n)))
+        await store.add_executor(executor(colony=colony, key=colony[0] * 64))
+        await store.add_user(User(colonyname=colony, userid=colony[0] * 64, name="u"))
+        await store.add_location(Location(colonyname=colony, name="here"))
+        await store.add_function(
+            Function(functionid=f"fn-{colony}", colonyname=colony, executorname="e", funcname="f")
+        )
+        await store.add_log(
+            Log(processid=pid(n), colonyname=colony, executorname="e", message="m", timestamp=1)
+        )
+    await store.set_paused("dev", True)
+    await store.remove_colony("dev")
+    assert await store.get_colony("dev") is None
+    assert [c.name for c in await store.get_colonies()] == ["other"]
+    assert await store.get_executors("dev") == []
+    assert await store.get_executor_by_id("dev", "d" * 64) is None
+    assert await store.get_users("dev") == []
+    assert await store.get_locations("dev") == []
+    assert await store.get_process(pid(1)) is None
+    assert await store.get_attribute("in-dev") is None
+    assert await store.get_attribute("later-dev") is None
+    assert await store.get_function("fn-dev") is None
+    assert await store.get_functions("dev") == []
+    assert await store.get_logs("dev", processid=pid(1), count=10) == []
+    assert await store.get_logs("dev", executorname="e", count=10) == []
+    assert await store.count_processes("dev") == ProcessCounts()
+    assert await store.count_processes(None) == ProcessCounts(waiting=1)
+    assert await store.count_executors(None) == ExecutorCounts(total=1, active=1)
+    # the other colony keeps all of it
+    kept = await store.get_process(pid(2))
+    assert kept is not None and {a.attributeid for a in kept.attributes} == {
+        "in-other",
+        "later-other",
+    }
+    assert [e.executorname for e in await store.get_executors("other")] == ["e"]
+    assert [u.name for u in await store.get_users("other")] == ["u"]
+    assert [loc.name for loc in await store.get_locations("other")] == ["here"]
+    assert await store.get_function("fn-other") is not None
+    assert len(await store.get_logs("other", processid=pid(2), count=10)) == 1
+    # a colony made again under that name starts empty and running
+    await store.add_colony(Colony(colonyid="b" * 64, name="dev"))
+    assert await store.is_paused("dev") is False
+    assert await store.get_executors("dev") == []
+
+
+# --- executors
+
+
+async def test_an_executor_reads_back_as_stored(store: Store) -> None:
+    e = executor(
+        "full",
+        heard=7 * NS,
+        locationname="lab",
+        requirefuncreg=True,
+        commissiontime=format_ns(3 * NS),
+        capabilities=Capabilities(hardware=[Hardware(model="m", cores=4, mem="1Gi")]),
+        blueprintid="bp",
+        blueprintgen=2,
+    )
+    await store.add_executor(e)
+    assert (got := await store.get_executor("dev", "full")) is not None
+    assert got.to_dict() == e.to_dict()
+    assert (by_id := await store.get_executor_by_id("dev", e.executorid)) is not None
+    assert by_id.to_dict() == e.to_dict()
+    assert [x.to_dict() for x in await store.get_executors("dev")] == [e.to_dict()]
+
+
+async def test_executors_are_unique_by_name_unless_replaced(store: Store) -> None:
+    await add_colony(store, "other")
+    await store.add_executor(executor(key="1" * 64, state=ExecutorState.PENDING))
+    with pytest.raises(AlreadyExists, match=r"^Executor with name e in Colony dev already exists$"):
+        await store.add_executor(executor(key="2" * 64))
+    await store.add_executor(executor(colony="other", key="2" * 64))  # same name elsewhere
+    await store.add_executor(executor(key="3" * 64, executortype="u"), replace=True)
+    stored = await store.get_executor("dev", "e")
+    assert stored is not None
+    assert (stored.executorid, stored.executortype, stored.state) == (
+        "3" * 64,
+        "u",
+        ExecutorState.APPROVED,
+    )
+    assert await store.get_executor_by_id("dev", "1" * 64) is None  # the old ID is gone
+    assert len(await store.get_executors("dev")) == 1
+    await store.add_executor(executor("fresh"), replace=True)  # replacing nothing: an insert
+    assert {x.executorname for x in await store.get_executors("dev")} == {"e", "fresh"}
+    assert await store.get_executor("dev", "nope") is None
+    assert await store.get_executors("empty") == []
+    await store.set_executor_state("dev", "e", ExecutorState.REJECTED)
+    stored = await store.get_executor("dev", "e")
+    assert stored is not None and stored.state == ExecutorState.REJECTED
+    there = await store.get_executor("other", "e")
+    assert there is not None and there.state == ExecutorState.APPROVED
+    await store.set_executor_state("dev", "nobody", ExecutorState.APPROVED)  # a no-op
+    assert await store.get_executor("dev", "nobody") is None
+
+
+async def test_executors_by_id_are_per_colony(store: Store) -> None:
+    await add_colony(store, "other")
+    key = "1" * 64
+    for colony, name, state in (
+        ("dev", "old", ExecutorState.UNREGISTERED),
+        ("dev", "new", ExecutorState.PENDING),
+        ("other", "there", ExecutorState.APPROVED),
+    ):
+        await store.add_executor(executor(name, colony=colony, key=key, state=state, heard=7 * NS))
+    here = await store.get_executor_by_id("dev", key)
+    assert here is not None and here.executorname == "new"  # a live one before an old one
+    assert here.lastheardfromtime == format_ns(7 * NS)
+    there = await store.get_executor_by_id("other", key)
+    assert there is not None and there.executorname == "there"
+    assert await store.get_executor_by_id("dev", "2" * 64) is None
+    assert await store.get_executor_by_id("empty", key) is None
+    await store.set_executor_state("dev", "new", ExecutorState.UNREGISTERED)
+    gone = await store.get_executor_by_id("dev", key)  # only unregistered ones left: one of them
+    assert gone is not None and gone.state == ExecutorState.UNREGISTERED
+
+
+async def lastheard(store: Store, colony: str, name: str) -> int:
+    e = await store.get_executor(colony, name)
+    assert e is not None
+    return parse_ns(e.lastheardfromtime)
+
+
+async def test_mark_alive_and_its_refresh(store: Store) -> None:
+    await add_colony(store, "other")
+    await store.add_executor(executor("a", key="1" * 64))
+    await store.add_executor(executor("gone", key="2" * 64, state=ExecutorState.UNREGISTERED))
+    await store.add_executor(executor("a", colony="other", key="1" * 64))
+    await store.add_executor(executor("p", key="3" * 64, state=ExecutorState.PENDING))
+    await store.mark_alive("dev", "2" * 64, 5 * NS)  # unregistered: not heard
+    assert await lastheard(store, "dev", "gone") == 0
+    await store.mark_alive("dev", "1" * 64, 5 * NS, refresh=True)  # never heard: no refresh
+    assert await lastheard(store, "dev", "a") == 0
+    await store.mark_alive("dev", "1" * 64, 5 * NS)
+    assert await lastheard(store, "dev", "a") == 5 * NS
+    assert await lastheard(store, "other", "a") == 0  # same ID, other colony
+    await store.mark_alive("dev", "1" * 64, 6 * NS, refresh=True)
+    assert await lastheard(store, "dev", "a") == 6 * NS
+    await store.mark_alive("dev", "3" * 64, 4 * NS)  # any live state, not only approved
+    assert await lastheard(store, "dev", "p") == 4 * NS
+    await store.mark_alive("dev", "9" * 64, 4 * NS)  # nobody: a no-op
+    await store.mark_alive("other", "1" * 64, 8 * NS, refresh=True)
+    assert await lastheard(store, "other", "a") == 0
+
+
+async def test_stale_executors(store: Store) -> None:
+    await add_colony(store, "other")
+    for i, (colony, heard, state) in enumerate(
+        [
+            ("dev", 30, ExecutorState.APPROVED),
+            ("dev", 10, ExecutorState.PENDING),
+            ("dev", 0, ExecutorState.APPROVED),  # never heard: not stale
+            ("dev", 5, ExecutorState.UNREGISTERED),  # removed already
+            ("other", 20, ExecutorState.REJECTED),
+            ("dev", 50, ExecutorState.APPROVED),  # heard recently
+        ]
+    ):
+        await store.add_executor(
+            executor(f"e{i}", colony=colony, key=pid(i), state=state, heard=heard * NS)
+        )
+
+    async def stale(before: int, limit: int) -> set[str]:
+        return {e.executorname for e in await store.stale_executors(before * NS, limit)}
+
+    assert await stale(40, 10) == {"e0", "e1", "e4"}  # every colony's
+    assert len(limited := await stale(40, 2)) == 2 and limited < {"e0", "e1", "e4"}
+    assert await stale(10, 10) == set()  # strictly before
+    assert await stale(11, 10) == {"e1"}
+    found = (await store.stale_executors(11 * NS, 10))[0]
+    assert (found.colonyname, found.executorid, found.state) == ("dev", pid(1), 0)
+
+
+async def test_unregistering_an_executor(store: Store) -> None:
+    await add_colony(store, "other")
+    e = await approved(store)
+    twin = executor("twin", colony="other", key=e.executorid)
+    await store.add_executor(twin)
+    await add(store, make(1), make(2), make(3), make(4, colony="other"))
+    assert [await claim(store, e), await claim(store, e)] == [pid(1), pid(2)]
+    await set_state(store, 2, SUCCESS)
+    assert await claim(store, twin) == pid(4)
+    for colony, name in (("dev", "e"), ("dev", "keep"), ("other", "e")):
+        await store.add_function(
+            Function(functionid=f"{colony}-{name}", colonyname=colony, executorname=name)
+        )
+    assert await store.unregister_executor("dev", "e", 9 * NS) == [pid(1)]
+    gone = await store.get_executor("dev", "e")
+    assert gone is not None and gone.state == ExecutorState.UNREGISTERED
+    back = await store.get_process(pid(1))
+    assert back is not None
+    assert (back.state, back.isassigned, back.assignedexecutorid) == (WAITING, False, "")
+    assert (back.starttime, back.execdeadline) == (format_ns(0), format_ns(0))
+    done = await store.get_process(pid(2))
+    assert done is not None and done.state == SUCCESS  # not re-queued
+    there = await store.get_process(pid(4))
+    assert there is not None and there.state == RUNNING  # the other colony's
+    assert await store.get_function("dev-e") is None
+    assert await store.get_function("dev-keep") is not None
+    assert await store.get_function("other-e") is not None
+    assert await claim(store, e) is None  # a removed executor is handed nothing
+    assert await store.count_processes("dev") == ProcessCounts(waiting=2, successful=1)
+    assert await store.unregister_executor("dev", "nobody", 9 * NS) is None
+
+
+async def test_unregistering_a_stale_executor_is_a_compare_and_set(store: Store) -> None:
+    e = await approved(store)
+    await store.mark_alive("dev", e.executorid, 10 * NS)
+    assert await store.unregister_executor("dev", "e", 0, heard_before=10 * NS) is None
+    await store.mark_alive("dev", e.executorid, 20 * NS)  # heard again: no longer stale
+    assert await store.unregister_executor("dev", "e", 0, heard_before=11 * NS) is None
+    assert (still := await store.get_executor("dev", "e")) is not None
+    assert still.state == ExecutorState.APPROVED
+    assert await store.unregister_executor("dev", "e", 0, heard_before=21 * NS) == []
+    assert await store.unregister_executor("dev", "e", 0, heard_before=21 * NS) is None  # once
+    never = await approved(store, "n")  # never heard from: not stale
+    assert await store.unregister_executor("dev", never.executorname, 0, heard_before=NS) is None
+    assert await store.unregister_executor("dev", "nobody", 0, heard_before=NS) is None
+
+
+async def test_executor_counts(store: Store) -> None:
+    await add_colony(store, "other")
+    for i, (colony, state) in enumerate(
+        [
+            ("dev", ExecutorState.APPROVED),
+            ("dev", ExecutorState.APPROVED),
+            ("dev", ExecutorState.PENDING),
+            ("dev", ExecutorState.REJECTED),
+            ("dev", ExecutorState.UNREGISTERED),
+            ("other", ExecutorState.APPROVED),
+        ]
+    ):
+        await store.add_executor(executor(f"e{i}", colony=colony, key=pid(i), state=state))
+    assert await store.count_executors("dev") == ExecutorCounts(5, 2, 1)
+    assert await store.count_executors(None) == ExecutorCounts(6, 3, 1)
+    assert await store.count_executors("empty") == ExecutorCounts(0, 0, 0)
+    await store.unregister_executor("dev", "e0", NS)
+    assert await store.count_executors("dev") == ExecutorCounts(5, 1, 2)
+    await store.set_executor_state("dev", "e2", ExecutorState.APPROVED)
+    assert await store.count_executors(None) == ExecutorCounts(6, 3, 2)
+
+
+# --- users and locations
+
+
+async def test_users_by_name_and_by_id(store: Store) -> None:
+    await add_colony(store, "other")
+    bob = User(colonyname="dev", userid="1" * 64, name="bob", email="b@x", phone="1")
+    await store.add_user(bob)
+    await store.add_user(User(colonyname="other", userid="2" * 64, name="bob"))
+    await store.add_user(User(colonyname="dev", userid="3" * 64, name="carol"))
+    with pytest.raises(AlreadyExists, match=r"^User with name bob in Colony dev already exists$"):
+        await store.add_user(User(colonyname="dev", userid="4" * 64, name="bob"))
+    assert (got := await store.get_user("dev", "bob")) is not None
+    assert got.to_dict() == bob.to_dict()
+    assert await store.get_user("dev", "alice") is None
+    assert await store.get_user("empty", "bob") is None
+    by_id = await store.get_user_by_id("dev", "1" * 64)
+    assert by_id is not None and by_id.to_dict() == bob.to_dict()
+    assert await store.get_user_by_id("dev", "2" * 64) is None  # that one is in "other"
+    assert await store.get_user_by_id("dev", "9" * 64) is None
+    assert {u.name for u in await store.get_users("dev")} == {"bob", "carol"}
+    await store.remove_user("dev", "bob")
+    assert [u.name for u in await store.get_users("dev")] == ["carol"]
+    assert await store.get_user_by_id("dev", "1" * 64) is None
+    assert [u.userid for u in await store.get_users("other")] == ["2" * 64]
+    await store.remove_user("dev", "nobody")  # a no-op
+    await store.add_user(User(colonyname="dev", userid="4" * 64, name="bob"))  # the name is free
+    assert (again := await store.get_user("dev", "bob")) is not None and again.userid == "4" * 64
+
+
+async def test_locations_by_name(store: Store) -> None:
+    await add_colony(store, "other")
+    lab = Location(locationid="l1", colonyname="dev", name="lab", description="d", long=1.5, lat=-2)
+    await store.add_location(lab)
+    await store.add_location(Location(colonyname="other", name="lab"))
+    await store.add_location(Location(colonyname="dev", name="attic"))
+    with pytest.raises(AlreadyExists, match=r"^Location with name lab already exists$"):
+        await store.add_location(Location(colonyname="dev", name="lab"))
+    assert (got := await store.get_location("dev", "lab")) is not None
+    assert got.to_dict() == lab.to_dict()
+    assert await store.get_location("dev", "cellar") is None
+    assert await store.get_location("empty", "lab") is None
+    assert {loc.name for loc in await store.get_locations("dev")} == {"lab", "attic"}
+    await store.remove_location("dev", "lab")
+    assert [loc.name for loc in await store.get_locations("dev")] == ["attic"]
+    assert len(await store.get_locations("other")) == 1
+    await store.remove_location("dev", "nowhere")  # a no-op
+
+
+# --- processes: storing, listing, removing
+
+
+async def test_a_process_reads_back_as_stored(store: Store) -> None:
+    process = make(
+        7,
+        names=["a", "b"],
+        location="Lab",
+        maxexectime=30,
+        waitforparents=True,
+        graph="g" * 64,
+        starttime=format_ns(4 * NS),
+        endtime=format_ns(6 * NS),
+        execdeadline=format_ns(8 * NS),
+        initiatorid="i" * 64,
+        initiatorname="alice",
+        submissiontime=format_ns(3 * NS + 123),
+        waitdeadline=format_ns(9 * NS),
+        retries=2,
+        parents=["p"],
+        children=["c"],
+        input=[1, "x", {"é": None}],
+        output=[{"k": "v"}],
+        errors=["e"],
+    )
+    process.spec.label = "lbl"
+    process.spec.kwargs = {"n": 1.5}
+    process.attributes = [
+        Attribute(attributeid="x1", targetid=pid(7), key="k", value="v"),
+        Attribute(attributeid="x2", targetid=pid(7), key="k2", value="w", attributetype=1),
+    ]
+    await store.add_process(process, cpu=0, memory=0)
+    got = await store.get_process(pid(7))
+    assert got is not None
+    assert got.to_dict() == process.to_dict()
+    assert await store.get_process(pid(8)) is None
+
+
+async def test_a_process_id_is_stored_once(store: Store) -> None:
+    await add(store, make(1))
+    with pytest.raises(AlreadyExists):
+        await add(store, make(1, colony="dev", executortype="other"))
+    got = await store.get_process(pid(1))
+    assert got is not None and got.spec.conditions.executortype == "t"
+    assert await store.count_processes("dev") == ProcessCounts(waiting=1)
+
+
+async def test_process_lists_filter_by_type_label_and_initiator(store: Store) -> None:
+    await add_colony(store, "other")
+    for process in (
+        make(1),
+        make(2, executortype="u", initiatorid="i" * 64),
+        make(3, initiatorid="i" * 64),
+        make(4, colony="other"),
+    ):
+        process.spec.label = "x" if process.prioritytime in (1, 3) else ""
+        await add(store, process)
+    assert ids(await store.get_processes("dev", WAITING, 10)) == [pid(1), pid(2), pid(3)]
+    assert ids(await store.get_processes("dev", WAITING, 2)) == [pid(1), pid(2)]
+    assert ids(await store.get_processes("dev", WAITING, 10, executortype="u")) == [pid(2)]
+    assert ids(await store.get_processes("dev", WAITING, 10, label="x")) == [pid(1), pid(3)]
+    by_initiator = await store.get_processes("dev", WAITING, 10, initiatorid="i" * 64)
+    assert ids(by_initiator) == [pid(2), pid(3)]
+    both = await store.get_processes("dev", WAITING, 10, label="x", initiatorid="i" * 64)
+    assert ids(both) == [pid(3)]
+    assert await store.get_processes("dev", WAITING, 10, executortype="t", label="y") == []
+    assert await store.get_processes("dev", RUNNING, 10) == []
+    assert ids(await store.get_processes("other", WAITING, 10)) == [pid(4)]
+
+
+async def test_process_lists_order_by_state(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(3), make(1), make(2), make(4))
+    assert ids(await store.get_processes("dev", WAITING, 10)) == [pid(1), pid(2), pid(3), pid(4)]
+    for now in (9, 8, 7):  # 1 starts at 9 s, 2 at 8 s, 3 at 7 s
+        await claim(store, e, now=now * NS)
+    assert ids(await store.get_processes("dev", RUNNING, 10)) == [pid(3), pid(2), pid(1)]
+    assert ids(await store.get_processes("dev", RUNNING, 2)) == [pid(3), pid(2)]
+    for i, state, end in ((1, SUCCESS, 20), (2, SUCCESS, 30), (3, SUCCESS, 10), (4, FAILED, 5)):
+        await set_state(store, i, state, end * NS)
+    assert ids(await store.get_processes("dev", SUCCESS, 10)) == [pid(2), pid(1), pid(3)]
+    assert ids(await store.get_processes("dev", SUCCESS, 1)) == [pid(2)]
+    assert ids(await store.get_processes("dev", FAILED, 10)) == [pid(4)]
+
+
+_example = itertools.count()
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    jobs=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50)), min_size=1, max_size=10),
+    shuffle=st.randoms(use_true_random=False),
+)
+async def test_lists_and_assign_follow_priority_then_submission(
+    store: Store, jobs: list[tuple[int, int]], shuffle: random.Random
+) -> None:
+    """Priority first, then submission (the handler's prioritytime); started oldest first, closed
+    newest first; each in its own colony, as examples share the test's store."""
+    colony = f"h{next(_example)}"
+    await add_colony(store, colony)
+    e = await approved(store, colony=colony)
+    base = 1_000 * DAY
+    for priority, submitted in jobs:
+        process = make(0, colony=colony, prioritytime=base + submitted * NS - priority * DAY)
+        process.processid = uuid.uuid4().hex * 2
+        process.spec.priority = priority
+        process.submissiontime = format_ns(base + submitted * NS)
+        await add(store, process)
+
+    def rank(p: Process) -> tuple[int, int]:
+        return (-p.spec.priority, parse_ns(p.submissiontime))
+
+    n = len(jobs)
+    expected = sorted((-priority, base + submitted * NS) for priority, submitted in jobs)
+    waiting = await store.get_processes(colony, WAITING, n + 1)
+    assert [rank(p) for p in waiting] == expected
+    assert [rank(p) for p in await store.get_processes(colony, WAITING, 2)] == expected[:2]
+    starts = shuffle.sample(range(1, 10_000), n)
+    claimed = [await store.assign(e, start * NS, **FREE) for start in starts]
+    assert [rank(p) for p in claimed if p] == expected
+    running = await store.get_processes(colony, RUNNING, n)
+    assert [parse_ns(p.starttime) for p in running] == sorted(s * NS for s in starts)
+    ends = shuffle.sample(range(1, 10_000), n)
+    for process, end in zip(running, ends, strict=True):
+        update = ProcessUpdate(state=shuffle.choice([SUCCESS, FAILED, CANCELLED]), endtime=end * NS)
+        assert await store.update_process(process.processid, update)
+    counts = await store.count_processes(colony)
+    for state, counted in (
+        (SUCCESS, counts.successful),
+        (FAILED, counts.failed),
+        (CANCELLED, counts.cancelled),
+    ):
+        closed = [parse_ns(p.endtime) for p in await store.get_processes(colony, state, n)]
+        assert closed == sorted(closed, reverse=True) and len(closed) == counted
+    assert counts.successful + counts.failed + counts.cancelled == n
+
+
+async def test_process_history(store: Store) -> None:
+    e = await approved(store)
+    for i, submitted in ((1, 30), (2, 10), (3, 20)):
+        await add(store, make(i, submissiontime=format_ns(submitted * NS)))
+    await add_colony(store, "other")
+    await add(store, make(4, colony="other", submissiontime=format_ns(25 * NS)))
+    history = await store.process_history("dev", WAITING, 10 * NS)
+    assert ids(history) == [pid(2), pid(3), pid(1)]  # by submission
+    assert ids(await store.process_history("dev", WAITING, 11 * NS)) == [pid(3), pid(1)]
+    assert await store.process_history("dev", WAITING, 31 * NS) == []
+    assert await claim(store, e) == pid(1)
+    assert await claim(store, e) == pid(2)
+    assert ids(await store.process_history("dev", RUNNING, 0, e.executorid)) == [pid(2), pid(1)]
+    assert ids(await store.process_history("dev", RUNNING, 0)) == [pid(2), pid(1)]
+    assert await store.process_history("dev", RUNNING, 0, "x" * 64) == []
+    await set_state(store, 1, SUCCESS, 40 * NS)
+    assert ids(await store.process_history("dev", SUCCESS, 0, e.executorid)) == [pid(1)]
+    assert ids(await store.process_history("other", WAITING, 0)) == [pid(4)]
+
+
+async def test_removing_processes(store: Store) -> None:
+    p = make(1)
+    p.attributes = [Attribute(attributeid="a1", targetid=pid(1), key="k")]
+    await add(store, p, make(2))
+    await store.remove_process(pid(1))
+    assert await store.get_process(pid(1)) is None and await store.get_attribute("a1") is None
+    assert await store.get_process(pid(2)) is not None
+    await store.remove_process(pid(99))  # a no-op
+    await add_colony(store, "other")
+    for process in (make(3), make(4), make(5, graph="g"), make(6, colony="other"), make(7)):
+        process.attributes = [Attribute(attributeid=f"a{process.prioritytime}", targetid=pid(0))]
+        process.attributes[0].targetid = process.processid
+        await add(store, process)
+    for i in (3, 5, 6):
+        await set_state(store, i, SUCCESS)
+    await set_state(store, 4, FAILED)
+    e = await approved(store)
+    assert await claim(store, e) == pid(2)  # RUNNING
+    await store.remove_processes("dev", SUCCESS)
+    assert await present(store, range(2, 8)) == {2, 4, 5, 6, 7}  # a workflow's are kept
+    assert await store.get_attribute("a3") is None and await store.get_attribute("a4") is not None
+    await store.remove_processes("dev", WAITING)
+    assert await present(store, range(2, 8)) == {2, 4, 5, 6}
+    await store.remove_processes("dev", -1)  # every state
+    assert await present(store, range(2, 8)) == {5, 6}
+    assert await store.get_attribute("a4") is None and await store.get_attribute("a5") is not None
+    assert await store.count_processes("dev") == ProcessCounts(successful=1)
+
+
+async def test_expired_processes(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(1, maxexectime=1), make(2), make(6, maxexectime=1))
+    assert [await claim(store, e, now=NS) for _ in range(3)] == [pid(1), pid(2), pid(6)]
+    await set_state(store, 6, SUCCESS)  # closed in time: its deadline no longer counts
+    for i, deadline in ((4, 3 * NS), (3, 3 * NS), (5, 0)):  # WAITING; 5 has no limit
+        await add(store, make(i, waitdeadline=format_ns(deadline)))
+    await add(store, make(7, waitdeadline=format_ns(NS)))
+    await set_state(store, 7, CANCELLED)
+    assert await store.expired_processes(2 * NS, 10) == []  # deadlines are strict
+    assert ids(await store.expired_processes(2 * NS + 1, 10)) == [pid(1)]
+    expired = await store.expired_processes(10 * NS, 10)
+    assert sorted(ids(expired)) == [pid(1), pid(3), pid(4)]
+    assert len(limited := ids(await store.expired_processes(10 * NS, 2))) == 2
+    assert set(limited) < {pid(1), pid(3), pid(4)}
+
+
+async def test_process_counts_follow_every_change(store: Store) -> None:
+    await add_colony(store, "other")
+    e = await approved(store)
+    await add(store, *(make(i) for i in range(1, 8)), make(99, colony="other"))
+    assert await store.count_processes("dev") == ProcessCounts(waiting=7)
+    assert await store.count_processes(None) == ProcessCounts(waiting=8)
+    assert [await claim(store, e) for _ in range(4)] == [pid(1), pid(2), pid(3), pid(4)]
+    assert await store.count_processes("dev") == ProcessCounts(waiting=3, running=4)
+    closed = ProcessUpdate(state=SUCCESS, endtime=NS)
+    assert await store.update_process(pid(1), closed, states=[RUNNING], executorid=e.executorid)
+    failed = ProcessUpdate(state=FAILED, endtime=NS, errors=["x"])
+    assert await store.update_process(pid(2), failed, states=[RUNNING])
+    cancelled = ProcessUpdate(state=CANCELLED, endtime=NS)
+    assert await store.update_process(pid(5), cancelled, states=[WAITING, RUNNING])
+    requeued = ProcessUpdate(state=WAITING, isassigned=False, assignedexecutorid="", retries=1)
+    assert await store.update_process(pid(3), requeued, states=[RUNNING])
+    assert await store.update_process(pid(1), ProcessUpdate(output=["o"]))  # state unchanged
+    assert await store.count_processes("dev") == ProcessCounts(3, 1, 1, 1, 1)
+    await store.remove_process(pid(6))
+    assert await store.unregister_executor("dev", "e", NS) == [pid(4)]  # re-queued
+    assert await store.count_processes("dev") == ProcessCounts(3, 0, 1, 1, 1)
+    assert await store.count_processes(None) == ProcessCounts(4, 0, 1, 1, 1)
+    await store.remove_processes("dev", SUCCESS)
+    assert await store.count_processes("dev") == ProcessCounts(3, 0, 0, 1, 1)
+    await store.remove_processes("dev", -1)
+    assert await store.count_processes("dev") == ProcessCounts()
+    assert await store.count_processes(None) == ProcessCounts(waiting=1)
+    assert await store.count_processes("empty") == ProcessCounts()
+
+
+# --- assign
+
+
+async def test_assign_claims_the_lowest_prioritytime(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(3), make(1), make(2, prioritytime=-5 * DAY), make(4))
+    assert [await claim(store, e) for _ in range(5)] == [pid(2), pid(1), pid(3), pid(4), None]
+
+
+async def test_assign_sets_the_running_fields(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(1, maxexectime=7), make(2), make(3, maxexectime=-1))
+    first = await store.assign(e, 5 * NS, **FREE)
+    assert first is not None
+    assert (first.state, first.isassigned, first.assignedexecutorid) == (
+        RUNNING,
+        True,
+        e.executorid,
+    )
+    assert first.starttime == format_ns(5 * NS)
+    assert first.execdeadline == format_ns(12 * NS)  # now + maxexectime
+    second = await store.assign(e, 6 * NS, **FREE)
+    assert second is not None and second.execdeadline == format_ns(0)  # no limit
+    third = await store.assign(e, 6 * NS, **FREE)
+    assert third is not None and third.execdeadline == format_ns(0)
+    stored = await store.get_process(pid(1))
+    assert stored is not None and stored.to_dict() == first.to_dict()
+
+
+async def test_assign_matches_type_names_location_and_colony(store: Store) -> None:
+    e = await approved(store, "e", locationname="lab")
+    await add_colony(store, "other")
+    await add(
+        store,
+        make(1, colony="other"),
+        make(2, executortype="u"),
+        make(3, waitforparents=True),
+        make(4, names=["someone"]),
+        make(5, location="attic"),
+        make(6, isassigned=True),
+        make(7),
+    )
+    await set_state(store, 7, CANCELLED)
+    assert await claim(store, e) is None
+    await add(store, make(8, names=["someone", "e"], location="LAB"), make(9, location="lab"))
+    await add(store, make(10, names=["*"]), make(11, location=""))
+    assert [await claim(store, e) for _ in range(5)] == [pid(8), pid(9), pid(10), pid(11), None]
+    nowhere = await approved(store, "n")  # no location: only processes without one
+    await add(store, make(12, location="lab"), make(13))
+    assert [await claim(store, nowhere), await claim(store, nowhere)] == [pid(13), None]
+    there = await approved(store, "e", colony="other")
+    assert await claim(store, there) == pid(1)
+
+
+async def test_assign_respects_free_cpu_and_memory(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(1), cpu=1000, memory=2048)
+    await add(store, make(2), cpu=3000, memory=0)
+    assert await store.assign(e, NS, cpu=999, memory=4096) is None
+    assert await store.assign(e, NS, cpu=2000, memory=2047) is None
+    got = await store.assign(e, NS, cpu=1000, memory=2048)  # needs equal to what is free fit
+    assert got is not None and got.processid == pid(1)
+    got = await store.assign(e, NS, cpu=UNLIMITED, memory=0)
+    assert got is not None and got.processid == pid(2)
+
+
+async def test_assign_only_for_an_approved_executor_of_the_colony(store: Store) -> None:
+    await add_colony(store, "other")
+    await add(store, make(1))
+    for state in (ExecutorState.PENDING, ExecutorState.REJECTED, ExecutorState.UNREGISTERED):
+        e = executor(f"s{state}")
+        await store.add_executor(executor(f"s{state}", state=state))
+        assert await store.assign(e, NS, **FREE) is None  # stored state counts, not the object's
+    assert await claim(store, executor("unknown")) is None
+    elsewhere = await approved(store, "x", colony="other")  # approved in another colony only
+    assert await claim(store, executor("x", key=elsewhere.executorid)) is None
+    await store.add_executor(executor("late", state=ExecutorState.PENDING))
+    await store.set_executor_state("dev", "late", ExecutorState.APPROVED)
+    assert await claim(store, executor("late")) == pid(1)
+    assert await store.count_processes("dev") == ProcessCounts(running=1)
+
+
+# --- update_process
+
+
+async def test_update_process_is_a_compare_and_set(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(1))
+    await claim(store, e)
+    done = ProcessUpdate(state=SUCCESS, endtime=9 * NS, output=[{"a": [1]}])
+    assert await store.update_process(pid(1), done, states=[WAITING]) is None
+    assert await store.update_process(pid(1), done, executorid="x" * 64) is None
+    assert (
+        await store.update_process(pid(1), done, states=[WAITING], executorid=e.executorid) is None
+    )
+    unchanged = await store.get_process(pid(1))
+    assert unchanged is not None and (unchanged.state, unchanged.output) == (RUNNING, [])
+    updated = await store.update_process(
+        pid(1), done, states=[WAITING, RUNNING], executorid=e.executorid
+    )
+    assert updated is not None
+    assert (updated.state, updated.endtime, updated.output) == (
+        SUCCESS,
+        format_ns(9 * NS),
+        [{"a": [1]}],
+    )
+    assert await store.update_process(pid(1), done, states=[RUNNING]) is None  # closed once
+    failed = await store.update_process(pid(1), ProcessUpdate(errors=["x", "y"]))
+    assert failed is not None and failed.errors == ["x", "y"] and failed.output == [{"a": [1]}]
+    back = await store.update_process(
+        pid(1),
+        ProcessUpdate(
+            isassigned=False,
+            assignedexecutorid="",
+            retries=3,
+            starttime=2 * NS,
+            waitdeadline=4 * NS,
+            execdeadline=5 * NS,
+        ),
+    )
+    assert back is not None
+    assert (back.isassigned, back.assignedexecutorid, back.retries) == (False, "", 3)
+    assert (back.starttime, back.waitdeadline, back.execdeadline) == (
+        format_ns(2 * NS),
+        format_ns(4 * NS),
+        format_ns(5 * NS),
+    )
+    same = await store.update_process(pid(1), ProcessUpdate())  # nothing to change: a read
+    assert same is not None and same.to_dict() == back.to_dict()
+    assert await store.update_process(pid(2), ProcessUpdate(state=RUNNING)) is None
+    stored = await store.get_process(pid(1))
+    assert stored is not None and stored.to_dict() == back.to_dict()
+    cleared = await store.update_process(pid(1), ProcessUpdate(output=[], errors=[]))
+    assert cleared is not None and (cleared.output, cleared.errors) == ([], [])
+
+
+async def test_update_can_require_an_approved_assignee(store: Store) -> None:
+    await add_colony(store, "other")
+    e = await approved(store)
+    await add(store, make(1), make(2))
+    await claim(store, e)
+    await claim(store, e)
+    output = ProcessUpdate(output=["x"])
+    updated = await store.update_process(pid(1), output, executorid=e.executorid, approved=True)
+    assert updated is not None and updated.output == ["x"]
+    await store.add_executor(executor("e", colony="other", key=e.executorid))  # approved there
+    await store.set_executor_state("dev", e.executorname, ExecutorState.REJECTED)
+    assert (
+        await store.update_process(pid(1), output, executorid=e.executorid, approved=True) is None
+    )
+    # without approved=True only the assignee is compared
+    assert await store.update_process(pid(2), output, executorid=e.executorid) is not None
+    assert await store.update_process(pid(2), output, executorid="x" * 64) is None
+    await store.set_executor_state("dev", e.executorname, ExecutorState.APPROVED)
+    closed = ProcessUpdate(state=SUCCESS)
+    assert await store.update_process(
+        pid(1), closed, states=[RUNNING], executorid=e.executorid, approved=True
+    )
+
+
+# --- attributes, functions, logs
+
+
+async def test_attributes(store: Store) -> None:
+    await add(store, make(1))
+    attribute = Attribute(
+        attributeid="a1",
+        targetid=pid(1),
+        targetcolonyname="dev",
+        targetprocessgraphid="g",
+        state=1,
+        attributetype=2,
+        key="k",
+        value="v",
+    )
+    await store.add_attribute(attribute)
+    assert (got := await store.get_attribute("a1")) is not None
+    assert got.to_dict() == attribute.to_dict()
+    process = await store.get_process(pid(1))
+    assert process is not None and [a.to_dict() for a in process.attributes] == [got.to_dict()]
+    await store.add_attribute(Attribute(attributeid="a1", targetid=pid(1), key="k", value="w"))
+    got = await store.get_attribute("a1")  # the same ID again: replaced
+    assert got is not None and got.value == "w"
+    assert await store.get_attribute("a2") is None
+
+
+async def test_functions(store: Store) -> None:
+    await add_colony(store, "other")
+    full = Function(
+        functionid="1",
+        colonyname="dev",
+        executorname="e1",
+        executortype="t",
+        funcname="f",
+        description="d",
+        args=[FunctionArg(name="x", type="int", required=True)],
+        minwaittime=0.5,
+    )
+    await store.add_function(full)
+    for fid, colony, executorname, funcname in (
+        ("2", "dev", "e2", "g"),
+        ("3", "other", "e1", "f"),
+        ("4", "dev", "e2", "f"),
+    ):
+        await store.add_function(
+            Function(
+                functionid=fid, colonyname=colony, executorname=executorname, funcname=funcname
+            )
+        )
+    assert (got := await store.get_function("1")) is not None and got.to_dict() == full.to_dict()
+    assert await store.get_function("9") is None
+    assert {f.functionid for f in await store.get_functions("dev")} == {"1", "2", "4"}
+    assert {f.functionid for f in await store.get_functions("dev", "e2")} == {"2", "4"}
+    assert await store.get_functions("dev", "nobody") == []
+    found = await store.find_function("dev", "e1", "f")
+    assert found is not None and found.to_dict() == full.to_dict()
+    assert (other := await store.find_function("other", "e1", "f")) and other.functionid == "3"
+    assert await store.find_function("dev", "e1", "g") is None
+    assert await store.find_function("dev", "e3", "f") is None
+    assert await store.find_function("empty", "e1", "f") is None
+    full.counter, full.avgexectime, full.maxwaittime = 5, 1.25, 3.5
+    await store.update_function(full)
+    again = await store.get_function("1")
+    assert again is not None and again.to_dict() == full.to_dict()
+    assert len(await store.get_functions("dev", "e1")) == 1  # updated, not added
+    await store.remove_function("1")
+    assert await store.get_function("1") is None and await store.get_function("2") is not None
+    assert await store.find_function("dev", "e1", "f") is None
+    await store.remove_function("1")  # a no-op
+
+
+async def test_logs_by_process_and_by_executor(store: Store) -> None:
+    await add_colony(store, "other")
+    entries = [
+        (pid(1), "dev", "e1", 10, "one"),
+        (pid(1), "dev", "e1", 10, "two"),  # same time: kept in insertion order
+        (pid(1), "dev", "e1", 30, "three"),
+        (pid(2), "dev", "e1", 20, "elsewhere"),
+        ("", "dev", "e1", 40, "executor says"),
+        ("", "dev", "e2", 50, "e2 says"),
+        ("", "other", "e1", 60, "other colony says"),
+    ]
+    for processid, colony, executorname, ts, message in entries:
+        await store.add_log(
+            Log(
+                processid=processid,
+                colonyname=colony,
+                executorname=executorname,
+                timestamp=ts,
+                message=message,
+            )
+        )
+
+    async def messages(**kw: Any) -> list[str]:
+        return [log.message for log in await store.get_logs("dev", **kw)]
+
+    assert await messages(processid=pid(1), count=10) == ["one", "two", "three"]
+    assert await messages(processid=pid(1), count=2) == ["one", "two"]
+    assert await messages(processid=pid(1), count=2, latest=True) == ["two", "three"]
+    assert await messages(processid=pid(1), count=10, latest=True) == ["one", "two", "three"]
+    assert await messages(processid=pid(1), count=10, since=10) == ["three"]  # strictly after
+    assert await messages(processid=pid(1), count=1, since=5, latest=True) == ["three"]
+    assert await messages(processid=pid(3), count=10) == []
+    assert await messages(executorname="e1", count=10) == [
+        "one",
+        "two",
+        "elsewhere",
+        "three",
+        "executor says",
+    ]
+    assert await messages(executorname="e1", count=3, since=10) == [
+        "elsewhere",
+        "three",
+        "executor says",
+    ]
+    assert await messages(executorname="e1", count=2, latest=True) == ["three", "executor says"]
+    assert await messages(executorname="e1", count=10, since=30) == ["executor says"]
+    assert [log.message for log in await store.get_logs("other", executorname="e1", count=9)] == [
+        "other colony says"
+    ]
+    one = (await store.get_logs("dev", processid=pid(1), count=1))[0]
+    assert one == Log(
+        processid=pid(1), colonyname="dev", executorname="e1", message="one", timestamp=10
+    )
+
+
+async def test_searching_logs(store: Store) -> None:
+    await add_colony(store, "other")
+    for ts, colony, message in (
+        (10, "dev", "executor says"),
+        (20, "dev", "e2 says"),
+        (30, "other", "other colony says"),
+        (40, "dev", "100% done"),
+        (50, "dev", "1000 done"),
+        (60, "dev", "a_b"),
+        (70, "dev", "axb"),
+    ):
+        await store.add_log(Log(colonyname=colony, executorname="e", timestamp=ts, message=message))
+
+    async def search(text: str, since: int = 0, count: int = 10) -> list[str]:
+        return [log.message for log in await store.search_logs("dev", text, since, count)]
+
+    assert await search("says") == ["executor says", "e2 says"]
+    assert await search("says", since=10) == ["e2 says"]  # strictly after
+    assert await search("says", count=1) == ["executor says"]
+    assert await search("SAYS") == []  # case matters
+    assert await search("100%") == ["100% done"]  # no wildcards: the text as it is
+    assert await search("a_b") == ["a_b"]
+    assert await search("nothing") == []
+
+
+# --- replicas and reopening
+
+
+async def test_replicas_on_one_database_share_everything(store: Store, open_store: Opener) -> None:
+    replica = open_store()
+    try:
+        e = await approved(store)
+        await add(store, make(1), make(2))
+        await store.set_paused("dev", True)
+        assert await replica.is_paused("dev") is True
+        assert await claim(replica, e) == pid(1)
+        got = await store.get_process(pid(1))
+        assert got is not None and got.state == RUNNING
+        assert await claim(store, e) == pid(2)
+        assert await claim(replica, e) is None
+        assert await replica.count_processes("dev") == ProcessCounts(running=2)
+    finally:
+        await replica.close()
+
+
+async def test_everything_survives_closing_and_reopening(store: Store, open_store: Opener) -> None:
+    first = open_store()
+    await first.set_server_id("sid")
+    await approved(first)
+    await add(first, make(1))
+    await first.close()
+    second = open_store()
+    try:
+        assert await second.get_server_id() == "sid"
+        assert (e := await second.get_executor("dev", "e")) is not None
+        assert await claim(second, e) == pid(1)
+        assert await second.count_processes("dev") == ProcessCounts(running=1)
+    finally:
+        await second.close()
+
+
+# --- concurrency
+
+
+async def test_concurrent_claimers_take_every_process_exactly_once(store: Store) -> None:
+    n, claimers = 5000, 50
+    executors = [await approved(store, f"c{i}") for i in range(claimers)]
+    await add_many(store, (make(i) for i in range(n)))
+    taken: dict[str, list[str]] = {e.executorid: [] for e in executors}
+
+    async def claimer(e: Executor) -> None:
+        while (p := await store.assign(e, NS, **FREE)) is not None:
+            taken[p.assignedexecutorid].append(p.processid)
+            await asyncio.sleep(0)  # let the others in (a store may never suspend)
+
+    await asyncio.gather(*(claimer(e) for e in executors))
+    everything = [p for claimed in taken.values() for p in claimed]
+    assert len(everything) == n and set(everything) == {pid(i) for i in range(n)}
+    assert sum(1 for claimed in taken.values() if claimed) > 1
+    assert await store.count_processes("dev") == ProcessCounts(running=n)
+    running = await store.get_processes("dev", RUNNING, n + 1)
+    assert {p.processid: p.assignedexecutorid for p in running} == {
+        processid: executorid for executorid, claimed in taken.items() for processid in claimed
+    }
+
+
+async def test_concurrent_closes_of_one_process_have_one_winner(store: Store) -> None:
+    n, closers = 20, 10
+    e = await approved(store)
+    await add_many(store, (make(i) for i in range(n)))
+    assert len({await claim(store, e) for _ in range(n)}) == n
+
+    async def close(i: int, k: int) -> Process | None:
+        update = ProcessUpdate(state=(SUCCESS, FAILED)[k % 2], endtime=(k + 1) * NS)
+        return await store.update_process(
+            pid(i), update, states=[RUNNING], executorid=e.executorid, approved=True
+        )
+
+    results = await asyncio.gather(*(close(i, k) for i in range(n) for k in range(closers)))
+    for i in range(n):
+        wins = [r for r in results[i * closers : (i + 1) * closers] if r is not None]
+        assert len(wins) == 1
+        stored = await store.get_process(pid(i))
+        assert stored is not None and stored.to_dict() == wins[0].to_dict()
+    counts = await store.count_processes("dev")
+    assert (counts.running, counts.successful + counts.failed) == (0, n)
+
+
+async def test_concurrent_sweeps_remove_a_stale_executor_once(store: Store) -> None:
+    e = await approved(store)
+    await add(store, make(1))
+    await claim(store, e)
+    await store.mark_alive("dev", e.executorid, NS)
+    results = await asyncio.gather(
+        *(store.unregister_executor("dev", "e", 5 * NS, heard_before=2 * NS) for _ in range(10))
+    )
+    assert sorted(results, key=lambda r: r is not None) == [None] * 9 + [[pid(1)]]
+    assert await store.count_processes("dev") == ProcessCounts(waiting=1)
+
+
+async def test_an_unregistered_executor_keeps_no_process(store: Store) -> None:
+    """``assign`` racing ``unregister_executor``: whatever a removed executor claimed before its
+    removal is re-queued, and it claims nothing after."""
+    n = 500
+    executors = [await approved(store, f"c{i}") for i in range(10)]
+    await add_many(store, (make(i) for i in range(n)))
+
+    async def claimer(e: Executor) -> None:
+        while await store.assign(e, NS, **FREE) is not None:
+            await asyncio.sleep(0)
+
+    async def remove(e: Executor, after: int) -> list[str] | None:
+        for _ in range(after):
+            await asyncio.sleep(0)
+        return await store.unregister_executor("dev", e.executorname, 2 * NS)
+
+    removed = executors[:5]
+    await asyncio.gather(
+        *(claimer(e) for e in executors), *(remove(e, 3 * k) for k, e in enumerate(removed))
+    )
+    gone = {e.executorid for e in removed}
+    running = await store.get_processes("dev", RUNNING, n)
+    assert [p.processid for p in running if p.assignedexecutorid in gone] == []
+    counts = await store.count_processes("dev")
+    assert counts.waiting + counts.running == n and counts.running == len(running)
