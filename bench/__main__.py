@@ -26,7 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import browser, depth, large, latency, throughput
+from bench import browser, depth, large, latency, replicas, throughput
 from bench.common import FULL, QUICK, REPO, Result, Run, log, quiet_machine
 from colonies import crypto
 
@@ -41,7 +41,14 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "large": (large.large, "one ~7 MB submit, and /health latency while several run"),
     "depth": (depth.depth, "assign latency and memory with 1k/100k/1M WAITING (alias: memory)"),
     "browser": (browser.browser, "one headless Chromium tab: ready, registered, processes/s"),
+    "go": (replicas.go, "drain K = 10, 50 on ours (--store, --replicas) and the Go reference"),
+    "scale": (replicas.scale, "drain K = 10, 50 on PostgreSQL: 1 replica vs N (2 by default)"),
+    "xdispatch": (replicas.xdispatch, "dispatch across replicas: long-poll on B, submit on A"),
 }
+# Scenarios that are not part of a default run (they need PostgreSQL or the Go reference).
+OPT_IN = {"go", "scale", "xdispatch"}
+# Scenarios that only exist on SQLite (a seeded SQLite file; ``colonies dev``).
+SQLITE_ONLY = {"depth", "browser"}
 ALIASES = {"memory": "depth"}
 
 
@@ -58,16 +65,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (< 1 min)")
     parser.add_argument("--keep", action="store_true", help="keep scratch dir, logs, databases")
     parser.add_argument("--save", type=Path, help="also write the JSON document to this file")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the servers' store: SQLite data dirs, or a fresh PostgreSQL database per server "
+        "on 127.0.0.1:5432 (COLONIES_BENCH_POSTGRES overrides the admin URL), dropped after",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="server processes on one database (PostgreSQL); clients spread round-robin",
+    )
+    args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
+    if args.replicas > 1 and args.store != "postgres":
+        parser.error("--replicas needs --store postgres")
+    return args
 
 
-def selected(only: str) -> list[str]:
+def selected(only: str, store: str = "sqlite") -> list[str]:
     if not only:
-        return list(SCENARIOS)
+        skip = OPT_IN | (SQLITE_ONLY if store != "sqlite" else set())
+        return [n for n in SCENARIOS if n not in skip]
     names = [ALIASES.get(n.strip(), n.strip()) for n in only.split(",") if n.strip()]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    if store != "sqlite" and (wrong := [n for n in names if n in SQLITE_ONLY]):
+        raise SystemExit(f"{', '.join(wrong)}: SQLite only (drop --store {store})")
     return [n for n in SCENARIOS if n in names]
 
 
@@ -150,7 +178,7 @@ def table(results: list[Result], facts: dict[str, Any], quick: bool) -> Table:
     title = (
         f"colonies benchmarks{' (--quick)' if quick else ''} — {facts['date']}, "
         f"{facts['cpus']} CPUs ({facts['cpu']}), Python {facts['python']}, "
-        f"crypto {facts['crypto_backend']}, source {facts['source']}"
+        f"crypto {facts['crypto_backend']}, store {facts['store']}, source {facts['source']}"
     )
     out = Table(title=title, title_justify="left", show_lines=False)
     out.add_column("Scenario", overflow="fold")
@@ -165,14 +193,21 @@ def table(results: list[Result], facts: dict[str, Any], quick: bool) -> Table:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    names = selected(args.only)
+    names = selected(args.only, args.store)
     if crypto.BACKEND != "coincurve":
         log("[red]coincurve is not available: the load generators would be the bottleneck[/]")
         return 2
     facts = machine()
     facts["background_cores"] = {}  # what other processes used before each scenario
     root = Path(tempfile.mkdtemp(prefix="colonies-bench-"))
-    run = Run(QUICK if args.quick else FULL, root, keep=args.keep)
+    run = Run(
+        QUICK if args.quick else FULL,
+        root,
+        keep=args.keep,
+        store=args.store,
+        replicas=args.replicas,
+    )
+    facts["store"] = run.describe()
     started = time.perf_counter()
     try:
         results, failed = run_all(run, names, facts["background_cores"])

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +35,10 @@ COLONY = "dev"
 CONCURRENCY = 16
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 120.0  # a server on a 1M-process database, on a busy machine
+# The PostgreSQL server of ``--store postgres`` (a database of its own per server under test).
+POSTGRES_ADMIN_URL = os.environ.get(
+    "COLONIES_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 progress = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -222,8 +227,9 @@ class Window:
 
     wall: float
     client_cpu: float
-    server_cpu: float
+    server_cpu: float  # all server processes (every replica)
     machine_cpu: float
+    pg_cpu: float = 0.0  # PostgreSQL backends serving the bench's database (0 on SQLite)
 
     @property
     def client_share(self) -> float:
@@ -235,8 +241,9 @@ class Window:
 
     def notes(self) -> str:
         cores = os.cpu_count() or 1
+        pg = f", PostgreSQL {self.pg_cpu / self.wall:.0%}" if self.pg_cpu else ""
         return (
-            f"CPU: client {self.client_share:.0%}, server {self.server_share:.0%}, "
+            f"CPU: client {self.client_share:.0%}, server {self.server_share:.0%}{pg}, "
             f"machine {self.machine_cpu / self.wall:.0%} of {cores * 100}%"
         )
 
@@ -246,24 +253,68 @@ class Window:
             "client_cpu_share": self.client_share,
             "server_cpu_share": self.server_share,
             "machine_cpu_share": self.machine_cpu / self.wall,
+            "pg_cpu_share": self.pg_cpu / self.wall,
         }
+
+    def per_process_ms(self, count: int) -> str:
+        """Server and PostgreSQL CPU per completed process, for the notes."""
+        text = f"CPU per process: server {self.server_cpu / count * 1000:.2f} ms"
+        if self.pg_cpu:
+            text += f", PostgreSQL {self.pg_cpu / count * 1000:.2f} ms"
+        return text
+
+
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL backends of one database (``pg_stat_activity.datname``),
+    read from /proc (PostgreSQL runs on this machine). ``admin_url`` is a connection to another
+    database of the same cluster, so the meter's own query is not counted. A backend that
+    starts inside a window counts from zero; one that exits inside it keeps its last reading
+    (pooled connections live as long as the server, so that is rare)."""
+
+    def __init__(self, admin_url: str, datname: str) -> None:
+        self.admin_url, self.datname = admin_url, datname
+        self._seen: dict[int, float] = {}
+
+    def backend_pids(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.datname,),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def sample(self) -> float:
+        """The sum over every backend seen so far (the last reading of exited ones)."""
+        for pid in self.backend_pids():
+            with contextlib.suppress(OSError, ValueError):
+                self._seen[pid] = cpu_seconds(pid)
+        return sum(self._seen.values())
 
 
 class Meter:
     """``with Meter(pid) as m: ...`` then ``m.window``: wall, this process's CPU
-    (``time.process_time``), the server's CPU (/proc) and the machine's."""
+    (``time.process_time``), the server's CPU (/proc; the sum over all ``pids``: replicas),
+    the machine's, and with ``pg`` the PostgreSQL backends' (/proc)."""
 
-    def __init__(self, server_pid: int) -> None:
-        self.pid = server_pid
-        self._start = (0.0, 0.0, 0.0, 0.0)
+    def __init__(self, server_pid: int | Sequence[int], pg: PostgresCpu | None = None) -> None:
+        self.pids = [server_pid] if isinstance(server_pid, int) else list(server_pid)
+        self.pg = pg
+        self._start = (0.0, 0.0, 0.0, 0.0, 0.0)
         self.window = Window(0.0, 0.0, 0.0, 0.0)
 
-    def _now(self) -> tuple[float, float, float, float]:
+    @property
+    def pid(self) -> int:
+        return self.pids[0]
+
+    def _now(self) -> tuple[float, float, float, float, float]:
         return (
             time.perf_counter(),
             time.process_time(),
-            cpu_seconds(self.pid),
+            sum(cpu_seconds(pid) for pid in self.pids),
             machine_busy_seconds(),
+            self.pg.sample() if self.pg else 0.0,
         )
 
     def __enter__(self) -> Self:
@@ -362,25 +413,45 @@ class Keys:
 
 @dataclass
 class Server:
-    """A running, bootstrapped server: colony ``dev`` and an approved member."""
+    """A running, bootstrapped server: colony ``dev`` and an approved member. On PostgreSQL it
+    may be several replicas (processes on one database); ``url``/``pid`` are the first one's,
+    ``url_for(i)`` spreads clients round-robin, and ``meter()`` adds up every replica's CPU
+    and the database's PostgreSQL backends'."""
 
-    process: ServerProcess
+    processes: list[ServerProcess]
     keys: Keys
     start_seconds: float = 0.0
+    pg: PostgresCpu | None = None
+
+    @property
+    def process(self) -> ServerProcess:
+        return self.processes[0]
 
     @property
     def url(self) -> str:
         return self.process.url
 
     @property
+    def urls(self) -> list[str]:
+        return [p.url for p in self.processes]
+
+    def url_for(self, i: int) -> str:
+        """Replica ``i % N``: client ``i`` of a group goes there."""
+        return self.processes[i % len(self.processes)].url
+
+    @property
     def pid(self) -> int:
         return self.process.pid
 
-    def client(self, prvkey: str | None = None) -> AsyncClient:
-        return AsyncClient(self.url, prvkey or self.keys.member)
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def client(self, prvkey: str | None = None, replica: int = 0) -> AsyncClient:
+        return AsyncClient(self.url_for(replica), prvkey or self.keys.member)
 
     def meter(self) -> Meter:
-        return Meter(self.pid)
+        return Meter(self.pids, self.pg)
 
 
 @dataclass
@@ -390,6 +461,14 @@ class Run:
     sizes: Sizes
     root: Path
     keep: bool = False  # keep data dirs (databases) for a look afterwards
+    store: str = "sqlite"  # or "postgres": a fresh database per server, on POSTGRES_ADMIN_URL
+    replicas: int = 1  # server processes on one database (PostgreSQL only)
+
+    def describe(self) -> str:
+        """How the servers of this run are set up, for the table's title."""
+        if self.store == "sqlite":
+            return "SQLite"
+        return f"PostgreSQL, {plural(self.replicas, 'replica')}"
 
     def fresh_dir(self, name: str) -> Path:
         path = self.root / name
@@ -418,29 +497,77 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
+@contextlib.contextmanager
+def bench_database(keep: bool = False) -> Iterator[str]:
+    """A fresh PostgreSQL database on ``POSTGRES_ADMIN_URL``'s server; its URL. Dropped
+    afterwards (closing what is still connected) unless ``keep``."""
+    import psycopg
+
+    name = f"colonies_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url(name)
+    finally:
+        if keep:
+            log(f"database kept: {name}")
+        else:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(name: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def database_name(url: str) -> str:
+    return url.rpartition("/")[2].split("?", 1)[0]
+
+
 @contextlib.asynccontextmanager
 async def colonies_server(
-    run: Run, data_dir: Path | None = None, *, keys: Keys | None = None, name: str = "server"
+    run: Run,
+    data_dir: Path | None = None,
+    *,
+    keys: Keys | None = None,
+    name: str = "server",
+    store: str | None = None,
+    replicas: int | None = None,
 ) -> AsyncIterator[Server]:
-    """``colonies server start`` on 127.0.0.1 with a fresh (or pre-seeded) data dir, then the
-    API bootstrap: colony ``dev`` (server key) and an approved member (colony key)."""
+    """``colonies server start`` on 127.0.0.1 with a fresh (or pre-seeded) data dir, or with
+    ``store="postgres"`` (default: the run's) on a fresh PostgreSQL database, ``replicas``
+    processes on it; then the API bootstrap: colony ``dev`` (server key) and an approved
+    member (colony key)."""
+    store = store or run.store
+    replicas = replicas or (run.replicas if store == "postgres" else 1)
+    if store != "postgres" and replicas != 1:
+        raise ValueError("replicas need the PostgreSQL store")
     data_dir = data_dir or run.fresh_dir(name)
     keys = keys or Keys()
-    port = free_port()
-    argv = python_module(
-        "colonies.cli",
-        *("server", "start", "--serverid", crypto.id_from_private_key(keys.server)),
-        *("--host", HOST, "--port", str(port), "--data-dir", str(data_dir)),
-    )
-    process = ServerProcess(name, argv, port, data_dir / "server.log")
-    try:
-        seconds = await process.start()
-        server = Server(process, keys, seconds)
+    async with contextlib.AsyncExitStack() as stack:
+        url = stack.enter_context(bench_database(run.keep)) if store == "postgres" else None
+        if url is None:
+            stack.callback(run.cleanup, data_dir)  # after the server has stopped
+        processes = []
+        for i in range(replicas):
+            port = free_port()
+            where = ("--database", url) if url else ("--data-dir", str(data_dir))
+            argv = python_module(
+                "colonies.cli",
+                *("server", "start", "--serverid", crypto.id_from_private_key(keys.server)),
+                *("--host", HOST, "--port", str(port), *where),
+            )
+            log_name = "server.log" if replicas == 1 else f"server-{i}.log"
+            processes.append(ServerProcess(f"{name}-{i}", argv, port, data_dir / log_name))
+            stack.callback(processes[-1].stop)
+        # the first replica creates the schema; the others then start side by side
+        seconds = await processes[0].start()
+        await asyncio.gather(*(p.start() for p in processes[1:]))
+        pg = PostgresCpu(POSTGRES_ADMIN_URL, database_name(url)) if url else None
+        server = Server(processes, keys, seconds, pg)
         await bootstrap(server)
         yield server
-    finally:
-        process.stop()
-        run.cleanup(data_dir)
 
 
 async def bootstrap(server: Server) -> None:
@@ -480,9 +607,12 @@ async def new_executors(server: Server, count: int, executortype: str) -> list[s
 
 
 @contextlib.asynccontextmanager
-async def clients(url: str, prvkeys: Iterable[str]) -> AsyncIterator[list[AsyncClient]]:
-    """One ``AsyncClient`` (own connection pool) per key, closed afterwards."""
-    opened = [AsyncClient(url, key) for key in prvkeys]
+async def clients(url: str | Server, prvkeys: Iterable[str]) -> AsyncIterator[list[AsyncClient]]:
+    """One ``AsyncClient`` (own connection pool) per key, closed afterwards. Given a
+    ``Server``, client ``i`` goes to replica ``i % N``."""
+    prvkeys = list(prvkeys)
+    urls = [url.url_for(i) if isinstance(url, Server) else url for i in range(len(prvkeys))]
+    opened = [AsyncClient(u, key) for u, key in zip(urls, prvkeys, strict=True)]
     try:
         yield opened
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bench.common import (
     COLONY,
@@ -14,6 +14,7 @@ from bench.common import (
     Meter,
     Result,
     Run,
+    Server,
     ServerProcess,
     Sizes,
     Window,
@@ -35,6 +36,7 @@ from colonies import crypto
 from colonies.client import AsyncClient
 from colonies.errors import NoProcessAvailable
 
+PG_CPU_GOAL_MS = 1.0  # issue 9: PostgreSQL CPU per completed process (Go reference ~4.7 ms)
 STALL = 30.0  # s without a single close before an end-to-end run is declared stuck
 POLL_TIMEOUT = 1  # s, the executors' long-poll in the end-to-end runs
 
@@ -125,22 +127,29 @@ async def floor(run: Run) -> list[Result]:
 
 
 async def submit(run: Run) -> list[Result]:
-    """Submit alone: nobody assigns, the queue just grows."""
+    """Submit alone: nobody assigns, the queue just grows (requests spread over replicas)."""
     count = run.sizes.submit_processes
-    async with colonies_server(run, name="submit") as server, server.client() as client:
-        log(f"submit: {count} processes")
-        window = await flood(
-            server.meter(),
-            count,
-            run.sizes.warmup,
-            lambda i: client.submit(echo_spec("nobody", i)),
-        )
-    params = f"{count:,} processes, {CONCURRENCY} in flight"
+    async with colonies_server(run, name="submit") as server:
+        members = [server.keys.member] * len(server.processes)
+        async with clients(server, members) as submitters:
+            log(f"submit: {count} processes")
+            window = await flood(
+                server.meter(),
+                count,
+                run.sizes.warmup,
+                lambda i: submitters[i % len(submitters)].submit(echo_spec("nobody", i)),
+            )
+    params = f"{count:,} processes, {CONCURRENCY} in flight{replicas_note(server)}"
     return [rate_row("submit throughput", params, count, window, "processes/s")]
 
 
+def replicas_note(server: Server) -> str:
+    n = len(server.processes)
+    return f", {n} replicas (round-robin)" if n > 1 else ""
+
+
 async def pipeline(
-    submitter: AsyncClient,
+    submitter: AsyncClient | Sequence[AsyncClient],
     executors: list[AsyncClient],
     count: int,
     executortype: str,
@@ -154,13 +163,14 @@ async def pipeline(
     long-poll whose client hangs up just as a process arrives can take that process with it
     (see docs/performance.md), which would strand a process of the next run.
     """
+    submitters = [submitter] if isinstance(submitter, AsyncClient) else list(submitter)
     submitted = closed = 0
     finished = asyncio.Event()
     stopping = False
 
     async def submit(i: int) -> None:
         nonlocal submitted
-        await submitter.submit(echo_spec(executortype, i))
+        await submitters[i % len(submitters)].submit(echo_spec(executortype, i))
         submitted += 1
 
     async def work(client: AsyncClient) -> None:
@@ -202,27 +212,54 @@ async def pipeline(
         await cancel_all([*tasks, *workers])
 
 
+async def drain(
+    server: Server, k: int, count: int, warmup: int, meter: Meter | None = None
+) -> Window:
+    """``count`` processes through K fresh executors (executor ``i`` on replica ``i % N``, one
+    submitter client per replica, requests spread round-robin); the measured window."""
+    keys = await new_executors(server, k, "e2e")
+    members = [server.keys.member] * len(server.processes)
+    async with clients(server, members) as submitters, clients(server, keys) as executors:
+        await pipeline(submitters, executors, min(warmup, count), "e2e")
+        log(f"e2e: {count} processes, K={k}, {plural(len(server.processes), 'replica')}")
+        meter = meter or server.meter()
+        await pipeline(submitters, executors, count, "e2e", meter)
+    return meter.window
+
+
+def drain_row(scenario: str, server: Server, k: int, count: int, window: Window) -> Result:
+    pg_ms = window.pg_cpu / count * 1000
+    notes = f"{window.notes()}; {window.per_process_ms(count)}"
+    if server.pg is not None:
+        notes += f" (goal PostgreSQL ≤ {PG_CPU_GOAL_MS:g} ms: {verdict(pg_ms <= PG_CPU_GOAL_MS)})"
+    return Result(
+        scenario,
+        f"{count:,} processes, K = {plural(k, 'executor')}, {CONCURRENCY} submitters"
+        + replicas_note(server),
+        count / window.wall,
+        "processes/s",
+        notes,
+        data={
+            **window.data(),
+            "count": count,
+            "executors": k,
+            "replicas": len(server.processes),
+            "server_cpu_ms_per_process": window.server_cpu / count * 1000,
+            "pg_cpu_ms_per_process": pg_ms,
+        },
+    )
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
 async def e2e(run: Run) -> list[Result]:
     """End to end with K executors, each K on a fresh server."""
     count = run.sizes.e2e_processes
     rows = []
     for k in run.sizes.e2e_executors:
         async with colonies_server(run, name=f"e2e-{k}") as server:
-            keys = await new_executors(server, k, "e2e")
-            async with server.client() as submitter, clients(server.url, keys) as executors:
-                await pipeline(submitter, executors, min(run.sizes.warmup, count), "e2e")
-                log(f"e2e: {count} processes, K={k}")
-                meter = server.meter()
-                await pipeline(submitter, executors, count, "e2e", meter)
-        window = meter.window
-        rows.append(
-            Result(
-                "end-to-end (submit → assign → close)",
-                f"{count:,} processes, K = {plural(k, 'executor')}, {CONCURRENCY} submitters",
-                count / window.wall,
-                "processes/s",
-                window.notes(),
-                data={**window.data(), "count": count, "executors": k},
-            )
-        )
+            window = await drain(server, k, count, run.sizes.warmup)
+        rows.append(drain_row("end-to-end (submit → assign → close)", server, k, count, window))
     return rows
