@@ -315,6 +315,7 @@ async def test_removing_a_colony_removes_everything_in_it(store: Store) -> None:
             Log(processid=pid(n), colonyname=colony, executorname="e", message="m", timestamp=1)
         )
     await store.set_paused("dev", True)
+    await store.remove_colony("nope")  # a no-op
     await store.remove_colony("dev")
     assert await store.get_colony("dev") is None
     assert [c.name for c in await store.get_colonies()] == ["other"]
@@ -445,6 +446,8 @@ async def test_mark_alive_and_its_refresh(store: Store) -> None:
     await store.mark_alive("dev", "3" * 64, 4 * NS)  # any live state, not only approved
     assert await lastheard(store, "dev", "p") == 4 * NS
     await store.mark_alive("dev", "9" * 64, 4 * NS)  # nobody: a no-op
+    await store.mark_alive("dev", "1" * 64, 1_700_000_000 * NS, refresh=True)
+    assert await lastheard(store, "dev", "a") == 1_700_000_000 * NS
     await store.mark_alive("other", "1" * 64, 8 * NS, refresh=True)
     assert await lastheard(store, "other", "a") == 0
 
@@ -609,7 +612,7 @@ async def test_a_process_reads_back_as_stored(store: Store) -> None:
         execdeadline=format_ns(8 * NS),
         initiatorid="i" * 64,
         initiatorname="alice",
-        submissiontime=format_ns(3 * NS + 123),
+        submissiontime=format_ns(1_700_000_000 * NS + 123),  # a time of today's size
         waitdeadline=format_ns(9 * NS),
         retries=2,
         parents=["p"],
@@ -790,12 +793,14 @@ async def test_expired_processes(store: Store) -> None:
         await add(store, make(i, waitdeadline=format_ns(deadline)))
     await add(store, make(7, waitdeadline=format_ns(NS)))
     await set_state(store, 7, CANCELLED)
+    await add_colony(store, "other")
+    await add(store, make(8, colony="other", waitdeadline=format_ns(4 * NS)))
     assert await store.expired_processes(2 * NS, 10) == []  # deadlines are strict
     assert ids(await store.expired_processes(2 * NS + 1, 10)) == [pid(1)]
     expired = await store.expired_processes(10 * NS, 10)
-    assert sorted(ids(expired)) == [pid(1), pid(3), pid(4)]
+    assert sorted(ids(expired)) == [pid(1), pid(3), pid(4), pid(8)]  # every colony's
     assert len(limited := ids(await store.expired_processes(10 * NS, 2))) == 2
-    assert set(limited) < {pid(1), pid(3), pid(4)}
+    assert set(limited) < {pid(1), pid(3), pid(4), pid(8)}
 
 
 async def test_process_counts_follow_every_change(store: Store) -> None:
@@ -892,6 +897,9 @@ async def test_assign_respects_free_cpu_and_memory(store: Store) -> None:
     assert got is not None and got.processid == pid(1)
     got = await store.assign(e, NS, cpu=UNLIMITED, memory=0)
     assert got is not None and got.processid == pid(2)
+    await add(store, make(3), cpu=UNLIMITED, memory=UNLIMITED)  # the largest needs are stored
+    assert await store.assign(e, NS, cpu=UNLIMITED, memory=UNLIMITED - 1) is None
+    assert await claim(store, e) == pid(3)
 
 
 async def test_assign_only_for_an_approved_executor_of_the_colony(store: Store) -> None:
@@ -1124,14 +1132,16 @@ async def test_searching_logs(store: Store) -> None:
         (50, "dev", "1000 done"),
         (60, "dev", "a_b"),
         (70, "dev", "axb"),
+        (1_700_000_000 * NS, "dev", "today says"),
     ):
         await store.add_log(Log(colonyname=colony, executorname="e", timestamp=ts, message=message))
 
     async def search(text: str, since: int = 0, count: int = 10) -> list[str]:
         return [log.message for log in await store.search_logs("dev", text, since, count)]
 
-    assert await search("says") == ["executor says", "e2 says"]
-    assert await search("says", since=10) == ["e2 says"]  # strictly after
+    assert await search("says") == ["executor says", "e2 says", "today says"]
+    assert await search("says", since=10) == ["e2 says", "today says"]  # strictly after
+    assert await search("says", since=70) == ["today says"]
     assert await search("says", count=1) == ["executor says"]
     assert await search("SAYS") == []  # case matters
     assert await search("100%") == ["100% done"]  # no wildcards: the text as it is
@@ -1186,7 +1196,7 @@ async def test_concurrent_claimers_take_every_process_exactly_once(store: Store)
 
     async def claimer(e: Executor) -> None:
         while (p := await store.assign(e, NS, **FREE)) is not None:
-            taken[p.assignedexecutorid].append(p.processid)
+            taken[e.executorid].append(p.processid)
             await asyncio.sleep(0)  # let the others in (a store may never suspend)
 
     await asyncio.gather(*(claimer(e) for e in executors))
@@ -1251,9 +1261,10 @@ async def test_an_unregistered_executor_keeps_no_process(store: Store) -> None:
         return await store.unregister_executor("dev", e.executorname, 2 * NS)
 
     removed = executors[:5]
-    await asyncio.gather(
+    results = await asyncio.gather(
         *(claimer(e) for e in executors), *(remove(e, 3 * k) for k, e in enumerate(removed))
     )
+    assert all(isinstance(requeued, list) for requeued in results[len(executors) :])
     gone = {e.executorid for e in removed}
     running = await store.get_processes("dev", RUNNING, n)
     assert [p.processid for p in running if p.assignedexecutorid in gone] == []
