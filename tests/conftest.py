@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typer.testing import CliRunner, Result
 from colonies import crypto
 from colonies.model import Colony, Executor, ExecutorState
 from colonies.server import ServerConfig, create_app
+from colonies.store import Store
 from colonies.store.sqlite import SQLiteStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,17 +128,55 @@ class ServerThread:
         self.thread.join(10)
 
 
+class PostgresServerThread(ServerThread):
+    """A server on a database of its own, dropped when the server has stopped."""
+
+    def __init__(self, app: object, port: int, cleanup: Callable[[], None]) -> None:
+        super().__init__(app, port)
+        self.cleanup = cleanup
+
+    def stop(self) -> None:
+        super().stop()
+        self.cleanup()
+
+
 def start_server(db: Path | str, **config: object) -> tuple[LiveServer, ServerThread]:
+    """A server on a fresh store: SQLite at ``db``, or with ``COLONIES_TEST_STORE=postgres`` a
+    fresh PostgreSQL database (``tests/pg.py``; ``db`` unused), seeded with colony ``dev``."""
     server_key, colony_key = (
         Identity(crypto.generate_private_key()),
         Identity(crypto.generate_private_key()),
     )
-    store = SQLiteStore(db)
-    asyncio.run(store.add_colony(Colony(colonyid=colony_key.id, name="dev")))
+    colony = Colony(colonyid=colony_key.id, name="dev")
     port = free_port()
+    store: Store
+    cleanup = contextlib.ExitStack()
+    postgres = os.environ.get("COLONIES_TEST_STORE") == "postgres"
+    if postgres:
+        from colonies.store.postgres import PostgresStore
+        from pg import fresh_database
+
+        url = cleanup.enter_context(fresh_database())
+
+        async def seed() -> None:  # its own pool, closed with this loop's end
+            seeder = PostgresStore(url, min_size=1, max_size=1)
+            try:
+                await seeder.add_colony(colony)
+            finally:
+                await seeder.close()
+
+        asyncio.run(seed())
+        store = PostgresStore(url)
+    else:
+        store = SQLiteStore(db)
+        asyncio.run(store.add_colony(colony))
     app = create_app(store, ServerConfig(server_id=server_key.id, port=port, **config))  # type: ignore[arg-type]
-    thread = ServerThread(app, port)
-    thread.start()
+    thread = PostgresServerThread(app, port, cleanup.close) if postgres else ServerThread(app, port)
+    try:
+        thread.start()
+    except BaseException:
+        cleanup.close()
+        raise
     live = LiveServer(
         f"http://127.0.0.1:{port}", "127.0.0.1", port, server_key, colony_key, "dev", app
     )

@@ -162,6 +162,22 @@ _PROCESS = (
     "WHERE a.targetid = processes.processid ORDER BY a.seq) AS attrs"
 )
 
+# The claim of ``assign`` (its parameters: see there), shown by EXPLAIN in the tests.
+ASSIGN = (
+    "UPDATE processes SET state = 1, isassigned = true, assignedexecutorid = %s, "
+    "starttime = %s, execdeadline = CASE WHEN maxexectime > 0 "
+    "THEN %s + maxexectime * %s ELSE 0 END "
+    "WHERE processid = (SELECT p.processid FROM processes AS p "
+    "WHERE p.colonyname = %s AND p.executortype = %s AND p.state = 0 "
+    "AND NOT p.isassigned AND NOT p.waitforparents AND p.cpu <= %s AND p.memory <= %s "
+    "AND (cardinality(p.executornames) = 0 OR %s = ANY (p.executornames)) "
+    "AND (p.locationname = '' OR lower(p.locationname) = lower(%s)) "
+    "ORDER BY p.prioritytime LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "AND EXISTS (SELECT 1 FROM executors AS e "
+    "WHERE e.colonyname = %s AND e.executorid = %s AND e.state = 1 FOR KEY SHARE) "
+    f"RETURNING {_PROCESS}"
+)
+
 _PROCESS_ORDER = {
     ProcessState.WAITING: "prioritytime ASC",
     ProcessState.RUNNING: "starttime ASC",
@@ -645,18 +661,7 @@ class PostgresStore:
         # concurrent removal (which locks it FOR UPDATE) either wait for this claim to commit and
         # re-queue it, or commit first and make this statement see the executor gone.
         row = await self._one(
-            "UPDATE processes SET state = 1, isassigned = true, assignedexecutorid = %s, "
-            "starttime = %s, execdeadline = CASE WHEN maxexectime > 0 "
-            "THEN %s + maxexectime * %s ELSE 0 END "
-            "WHERE processid = (SELECT p.processid FROM processes AS p "
-            "WHERE p.colonyname = %s AND p.executortype = %s AND p.state = 0 "
-            "AND NOT p.isassigned AND NOT p.waitforparents AND p.cpu <= %s AND p.memory <= %s "
-            "AND (cardinality(p.executornames) = 0 OR %s = ANY (p.executornames)) "
-            "AND (p.locationname = '' OR lower(p.locationname) = lower(%s)) "
-            "ORDER BY p.prioritytime LIMIT 1 FOR UPDATE SKIP LOCKED) "
-            "AND EXISTS (SELECT 1 FROM executors AS e "
-            "WHERE e.colonyname = %s AND e.executorid = %s AND e.state = 1 FOR KEY SHARE) "
-            f"RETURNING {_PROCESS}",
+            ASSIGN,
             (
                 executor.executorid,
                 now,
