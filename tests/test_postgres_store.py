@@ -89,7 +89,9 @@ async def test_replicas_starting_together_apply_each_migration_once(url: str) ->
     assert [r["version"] for r in applied] == [v for v, _ in MIGRATIONS]
     assert applied[-1]["version"] == SCHEMA_VERSION
     await replicas[0].migrate()  # again: nothing to do
-    await PostgresStore(url).migrate()
+    late = PostgresStore(url)
+    await late.migrate()
+    await late.close()
     assert await rows(url, "SELECT version, applied_at FROM schema_migrations ORDER BY 1") == (
         applied
     )
