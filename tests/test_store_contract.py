@@ -1,11 +1,13 @@
 """The ``Store`` contract: every storage backend must pass every test here.
 
 Each test runs once per backend through the parametrised ``store`` fixture: ``sqlite`` (a file in
-the test's tmp_path) and ``postgres`` (``PostgresStore`` on a fresh database from ``tests/pg.py``).
-PostgreSQL is never skipped when it is reachable; when it is not, its tests are skipped with the
-reason, except under ``CI=true``, where that is a failure. The tests use only the protocol's
-methods (no SQL), and assert order only where the protocol documents one; ``tests/test_store.py``
-keeps what is SQLite's own (the file, its pragmas, its counters' migration).
+the test's tmp_path) and ``postgres`` (``PostgresStore`` on a database from ``tests/pg.py``, made
+once per session and emptied before each test). PostgreSQL is never skipped when it is
+reachable; when it is not, its tests are skipped with the reason, except under ``CI=true``,
+where that is a failure. The tests talk to a store only through the protocol's methods; they
+assert an order where the protocol or its callers rely on one (process lists, ``assign``,
+history, logs) and compare other listings as sets. ``tests/test_store.py`` keeps what is
+SQLite's own (its file, pragmas, counters' migration).
 
 ``test_every_store_method_has_a_contract_test`` reads this file: a method added to ``Store``
 without a test calling it here fails the suite.
