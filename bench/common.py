@@ -620,11 +620,15 @@ async def clients(url: str | Server, prvkeys: Iterable[str]) -> AsyncIterator[li
 
 
 def echo_spec(executortype: str, i: int = 0) -> FunctionSpec:
-    """A small, typical process: ``echo`` with one argument."""
+    """A small, typical process: ``echo`` with one argument, no time limits (-1: the Go
+    reference expires a process with ``maxexectime`` 0 after about a second; ours treats 0
+    and -1 alike)."""
     return FunctionSpec(
         funcname="echo",
         args=[f"hello {i}"],
         conditions=Conditions(colonyname=COLONY, executortype=executortype),
+        maxwaittime=-1,
+        maxexectime=-1,
     )
 
 
