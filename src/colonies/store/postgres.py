@@ -8,9 +8,9 @@ SHARE`` when reading it, ``FOR UPDATE`` when its state changes), so a removal ei
 before a claim (nothing claimed) or after it (the claimed process is re-queued).
 
 The semantics are those of ``SQLiteStore`` (ordering, counters, errors); times are BIGINT
-nanoseconds. JSON documents are TEXT: the server never queries inside them, and TEXT skips the
-parse-and-rebuild JSONB costs on every write (measured: ~8% more server time per submit with
-JSONB for spec/input/output on this schema).
+nanoseconds. JSON documents are TEXT: the server never queries inside them, so JSONB would only
+add a parse on every write and a re-serialisation on every read. The one column ``assign``
+matches inside, ``executornames``, is a TEXT[] (``= ANY``).
 
 The pool is opened lazily, inside the event loop that first uses the store, and a closed store
 opens a new pool on its next use: a store may be seeded in one ``asyncio.run`` and served in
