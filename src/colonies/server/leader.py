@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from typing import Any, Protocol
 
 log = logging.getLogger("colonies.leader")
 
-LOCK_KEY = 0x636F6C6F6E696573  # "colonies"; shared by every replica of one database
+LOCK_KEY = 0x636F6C6F6E6C6472  # "colonldr"; not the store's migration lock ("colonies")
 RETRY = 1.0  # seconds between attempts to take the lock, and between checks that it is held
 
 
@@ -44,6 +46,9 @@ class AdvisoryLockLeader:
 
     def __init__(self, conninfo: str, *, retry: float = RETRY) -> None:
         self.conninfo, self.retry = conninfo, retry
+        # Operators see who leads: the holder of the lock in pg_locks, named in
+        # pg_stat_activity.application_name.
+        self.application_name = f"colonies leader {socket.gethostname()}:{os.getpid()}"
         self._leading = False
         self._task: asyncio.Task[None] | None = None
 
@@ -67,7 +72,7 @@ class AdvisoryLockLeader:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, application_name=self.application_name
                 ) as conn:
                     await self._hold(conn)
             except (OSError, psycopg.Error) as e:
