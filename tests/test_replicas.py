@@ -399,3 +399,61 @@ def test_a_new_leader_takes_over_within_5_s_of_the_leaders_death(cluster: Cluste
         while client.get_process(process.processid).state != ProcessState.FAILED:
             assert time.monotonic() < deadline, "the deadline sweep did not run"
             time.sleep(0.2)
+
+
+def test_a_process_too_large_for_a_notification_still_reaches_a_subscriber(
+    cluster: Cluster,
+) -> None:
+    """PostgreSQL refuses NOTIFY payloads of 8000 bytes or more: such a process is announced
+    without its body, and the replica with the subscriber reads it from the store."""
+    a, b = cluster.start(2)
+    worker = cluster.executor(a.url, "w1")
+    member = cluster.member
+    big = ["x" * 20_000]
+
+    async def scenario() -> None:
+        async with AsyncClient(a.url, member.prvkey) as client:
+            process = await client.submit(spec(args=big))
+            async with connect(b.url.replace("http", "ws") + "/pubsub", max_size=None) as ws:
+                await ws.send(subscribe_process(member, process.processid, ProcessState.SUCCESS))
+                await asyncio.sleep(0.3)
+                await client.assign("dev", 5, prvkey=worker.prvkey)
+                await client.close(process.processid, big, prvkey=worker.prvkey)
+                _, event = decode(await asyncio.wait_for(ws.recv(), 10))
+                assert (event["processid"], event["out"]) == (process.processid, big)
+
+    asyncio.run(scenario())
+
+
+def terminate(database: str, application_name: str) -> int:
+    """End the replica connections named so (as a network cut or a PostgreSQL restart would)."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+            (application_name,),
+        ).fetchall()
+    return len(rows)
+
+
+def test_a_replica_that_lost_its_signals_looks_again(cluster: Cluster) -> None:
+    """While b's listening connection is down it misses a's wake-up; once reconnected it wakes
+    its long-polls to look in the store, so the process is not left until the poll times out."""
+    a, b = cluster.start(2)
+    worker = cluster.executor(a.url, "w1")
+
+    async def scenario() -> float:
+        async with (
+            AsyncClient(b.url, worker.prvkey) as polling,
+            AsyncClient(a.url, cluster.member.prvkey) as submitting,
+        ):
+            poll = asyncio.create_task(polling.assign("dev", 30))
+            await asyncio.sleep(0.5)
+            name = f"colonies signals %:{b.proc.pid} listening"
+            assert await asyncio.to_thread(terminate, cluster.database, name) == 1
+            submitted = await submitting.submit(spec())
+            start = time.monotonic()
+            assigned = await asyncio.wait_for(poll, 10)
+            assert assigned.processid == submitted.processid
+            return time.monotonic() - start
+
+    assert asyncio.run(scenario()) < 5.0

@@ -22,6 +22,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 import uuid
 from typing import Any
 
@@ -44,6 +46,7 @@ class PostgresSignals(LocalSignals):
         super().__init__(replica)
         self.store, self.conninfo = store, conninfo
         self.origin = uuid.uuid4().hex[:16]
+        self.name = f"colonies signals {socket.gethostname()}:{os.getpid()}"  # pg_stat_activity
         self.listening = asyncio.Event()
         self._outbox: list[dict[str, Any]] = []
         self._overflowed = False
@@ -111,7 +114,7 @@ class PostgresSignals(LocalSignals):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, application_name=f"{self.name} sending"
                 ) as conn:
                     if self._overflowed:
                         self._overflowed = False
@@ -142,7 +145,7 @@ class PostgresSignals(LocalSignals):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, application_name=f"{self.name} listening"
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.listening.set()
