@@ -421,6 +421,14 @@ class SQLiteStore:
         spec = process.spec
         cond = spec.conditions
         names = [] if cond.executornames == ["*"] else cond.executornames
+        try:
+            self._insert_process(process, names, cpu, memory)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"Process {process.processid} already exists") from None
+
+    def _insert_process(self, process: Process, names: list[str], cpu: int, memory: int) -> None:
+        spec = process.spec
+        cond = spec.conditions
         with self._tx() as db:
             db.execute(
                 "INSERT INTO processes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
