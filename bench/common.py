@@ -506,6 +506,7 @@ def bench_database(keep: bool = False) -> Iterator[str]:
     name = f"colonies_bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    log(f"database {name} created")
     try:
         yield database_url(name)
     finally:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 
+import psycopg
+
 from conftest import REPO
+from pg import ADMIN_URL
 
 SCENARIOS = {
     "floor",
@@ -39,3 +44,31 @@ def test_quick_run_measures_every_scenario() -> None:
         assert isinstance(result["value"], int | float) and result["value"] > 0, result
     seen = {name for name in SCENARIOS if any(r["scenario"].startswith(name) for r in results)}
     assert seen == SCENARIOS
+
+
+def test_postgres_store_with_replicas() -> None:
+    """``--store postgres --replicas 2``: a fresh database, two server processes on it, the
+    submits spread over both, PostgreSQL's CPU measured, and the database dropped after."""
+    args = ["--quick", "--json", "--only", "submit", "--store", "postgres", "--replicas", "2"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLONIES_BENCH_POSTGRES": ADMIN_URL},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    document = json.loads(run.stdout)
+    assert document["machine"]["store"] == "PostgreSQL, 2 replicas"
+    [result] = document["results"]
+    assert result["scenario"] == "submit throughput" and result["value"] > 0
+    assert "2 replicas" in result["params"]
+    assert result["pg_cpu_share"] > 0  # the backends of the bench's database did the writes
+    created = set(re.findall(r"database (colonies_bench_\w+) created", run.stderr))
+    assert created
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        left = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (list(created),)
+        ).fetchall()
+    assert left == []  # dropped again
