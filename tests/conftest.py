@@ -94,6 +94,7 @@ class LiveServer:
     colony: Identity
     colonyname: str
     app: object
+    database: str = ""  # the SQLite file or PostgreSQL URL the server runs on
 
     @property
     def ctx(self):  # type: ignore[no-untyped-def]
@@ -123,21 +124,30 @@ class ServerThread:
                 raise RuntimeError("server did not start")
             time.sleep(0.01)
 
-    def stop(self) -> None:
+    def stop(self, *, keep_data: bool = False) -> None:
+        """Stop serving; ``keep_data`` (for a restart on the same data) matters only where the
+        data would go with the server (``PostgresServerThread``)."""
         self.server.should_exit = True
         self.thread.join(10)
 
 
 class PostgresServerThread(ServerThread):
-    """A server on a database of its own, dropped when the server has stopped."""
+    """A server on a database of its own, dropped when the server has stopped (unless it is
+    kept for a restart: then the restarted server's thread drops it)."""
 
     def __init__(self, app: object, port: int, cleanup: Callable[[], None]) -> None:
         super().__init__(app, port)
         self.cleanup = cleanup
 
-    def stop(self) -> None:
+    def stop(self, *, keep_data: bool = False) -> None:
         super().stop()
-        self.cleanup()
+        if not keep_data:
+            self.cleanup()
+
+
+def store_kind() -> str:
+    """Which store the server-level tests run on: ``sqlite`` or ``postgres``."""
+    return os.environ.get("COLONIES_TEST_STORE", "sqlite")
 
 
 def start_server(db: Path | str, **config: object) -> tuple[LiveServer, ServerThread]:
@@ -151,7 +161,7 @@ def start_server(db: Path | str, **config: object) -> tuple[LiveServer, ServerTh
     port = free_port()
     store: Store
     cleanup = contextlib.ExitStack()
-    postgres = os.environ.get("COLONIES_TEST_STORE") == "postgres"
+    postgres = store_kind() == "postgres"
     if postgres:
         from colonies.store.postgres import PostgresStore
         from pg import fresh_database
@@ -167,9 +177,11 @@ def start_server(db: Path | str, **config: object) -> tuple[LiveServer, ServerTh
 
         asyncio.run(seed())
         store = PostgresStore(url)
+        database = url
     else:
         store = SQLiteStore(db)
         asyncio.run(store.add_colony(colony))
+        database = str(db)
     app = create_app(store, ServerConfig(server_id=server_key.id, port=port, **config))  # type: ignore[arg-type]
     thread = PostgresServerThread(app, port, cleanup.close) if postgres else ServerThread(app, port)
     try:
@@ -178,9 +190,30 @@ def start_server(db: Path | str, **config: object) -> tuple[LiveServer, ServerTh
         cleanup.close()
         raise
     live = LiveServer(
-        f"http://127.0.0.1:{port}", "127.0.0.1", port, server_key, colony_key, "dev", app
+        f"http://127.0.0.1:{port}", "127.0.0.1", port, server_key, colony_key, "dev", app, database
     )
     return live, thread
+
+
+def restart_server(live: LiveServer, **config: object) -> ServerThread:
+    """Start the server again on the data of ``live`` (stopped with ``keep_data=True``): same
+    port, keys and store; the returned thread's ``stop`` drops what ``live``'s would have."""
+    from colonies.store import open_store
+
+    app = create_app(
+        open_store(live.database),
+        ServerConfig(server_id=live.server.id, port=live.port, **config),  # type: ignore[arg-type]
+    )
+    if store_kind() == "postgres":
+        from pg import drop_database
+
+        thread: ServerThread = PostgresServerThread(
+            app, live.port, lambda: drop_database(live.database)
+        )
+    else:
+        thread = ServerThread(app, live.port)
+    thread.start()
+    return thread
 
 
 @pytest.fixture

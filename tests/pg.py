@@ -34,5 +34,11 @@ def fresh_database() -> Iterator[str]:
     try:
         yield database_url(name)
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(database_url(name))
+
+
+def drop_database(url: str) -> None:
+    """Drop the database of ``url`` (one ``fresh_database`` made), closing its connections."""
+    name = url.rpartition("/")[2]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

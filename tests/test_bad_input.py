@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from websockets.sync.client import connect as ws_connect
 
@@ -177,12 +178,29 @@ def test_routes_health_and_cors(live: LiveServer) -> None:
 
 
 def store_fingerprint(live: LiveServer) -> str:
-    """A digest of every row of every table, read through a second connection to the database.
+    """A digest of every row of every table, read through a second connection to the database
+    (SQLite or PostgreSQL, whichever the server runs on).
 
     ``lastheard`` is left out: an executor that makes a call (refused or not) has been heard from.
     """
     digest = hashlib.sha256()
-    with contextlib.closing(sqlite3.connect(live.ctx.store.path)) as db:
+    if live.database.startswith("postgresql://"):
+        with psycopg.connect(live.database) as pg:
+            tables = pg.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+            for (table,) in tables:
+                columns = pg.execute(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+                    (table,),
+                ).fetchall()
+                kept = ", ".join(f'"{c}"' for (c,) in columns if c != "lastheard")
+                for row in pg.execute(f'SELECT {kept} FROM "{table}" ORDER BY 1, 2'):  # type: ignore[call-overload]
+                    digest.update(repr((table, row)).encode())
+        return digest.hexdigest()
+    with contextlib.closing(sqlite3.connect(live.database)) as db:
         tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         for (table,) in tables.fetchall():
             columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]

@@ -225,9 +225,7 @@ class WatchedTransport(HTTPXTransport):
 
 def test_wait_outlives_a_server_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """An unlimited wait keeps going while the server restarts, and sees the result after."""
-    from colonies.server import ServerConfig, create_app
-    from colonies.store.sqlite import SQLiteStore
-    from conftest import ServerThread, start_server
+    from conftest import restart_server, start_server
 
     db = tmp_path / "colonies.db"
     live, thread = start_server(db)
@@ -239,13 +237,9 @@ def test_wait_outlives_a_server_restart(tmp_path) -> None:  # type: ignore[no-un
         waiter = threading.Thread(target=lambda: result.append(client.wait(process.processid)))
         waiter.start()
         until(transport.listened.is_set, what="the wait to subscribe")
-        thread.stop()
+        thread.stop(keep_data=True)
         until(lambda: transport.failures >= 2, what="the wait to retry against a dead server")
-        again = ServerThread(
-            create_app(SQLiteStore(db), ServerConfig(server_id=live.server.id, port=live.port)),
-            live.port,
-        )
-        again.start()
+        again = restart_server(live)
         try:
             with Client(live.url, executor.prvkey) as worker:
                 running = worker.assign("dev", timeout=5)

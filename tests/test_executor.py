@@ -19,9 +19,7 @@ from colonies.client import AsyncClient, Client
 from colonies.executor import Executor, ExecutorEvent, RegistrationError
 from colonies.functions import FunctionSet, load
 from colonies.model import Conditions, FunctionSpec, ProcessState
-from colonies.server import ServerConfig, create_app
-from colonies.store.sqlite import SQLiteStore
-from conftest import LiveServer, ServerThread, add_executor, start_server
+from conftest import LiveServer, add_executor, restart_server, start_server
 from polling import eventually, until
 
 TUTORIAL = load(["colonies.functions.tutorial"])
@@ -201,15 +199,11 @@ async def test_survives_the_server_restarting(tmp_path: Path) -> None:
     executor = Running(live)
     await executor.registered()
     member = add_executor(live, "submitter", executortype="cli")
-    thread.stop()
+    thread.stop(keep_data=True)
     await eventually(  # the executor is now failing to reach the server
         lambda: any(e.message.startswith("reconnecting") for e in executor.events)
     )
-    app = create_app(
-        SQLiteStore(db), ServerConfig(server_id=live.server.id, port=live.port, sweep_interval=0.2)
-    )
-    again = ServerThread(app, live.port)
-    await asyncio.to_thread(again.start)
+    again = await asyncio.to_thread(restart_server, live, sweep_interval=0.2)
     try:
         async with AsyncClient(live.url, member.prvkey) as client:
             process = await client.submit(spec("add", "5", "3"))
