@@ -370,7 +370,7 @@ def leader_application_name(database: str) -> str | None:
     with psycopg.connect(database, autocommit=True) as conn:
         row = conn.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-            " WHERE l.locktype = 'advisory' AND l.granted"
+            " WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()"
             " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
             (LOCK_KEY,),
         ).fetchone()
@@ -383,12 +383,12 @@ def test_a_new_leader_takes_over_within_5_s_of_the_leaders_death(cluster: Cluste
     while (name := leader_application_name(cluster.database)) is None:
         assert time.monotonic() < deadline, "no leader elected in 5 s"
         time.sleep(0.1)
-    leader = next(r for r in replicas if name.endswith(f":{r.proc.pid}"))
+    leader = next(r for r in replicas if f" {r.proc.pid}@" in name)
     other = next(r for r in replicas if r is not leader)
     leader.kill()
     killed = time.monotonic()
-    while (name := leader_application_name(cluster.database)) is None or not name.endswith(
-        f":{other.proc.pid}"
+    while (name := leader_application_name(cluster.database)) is None or (
+        f" {other.proc.pid}@" not in name
     ):
         assert time.monotonic() - killed < 5, "no replica took over within 5 s"
         time.sleep(0.1)
@@ -448,7 +448,7 @@ def test_a_replica_that_lost_its_signals_looks_again(cluster: Cluster) -> None:
         ):
             poll = asyncio.create_task(polling.assign("dev", 30))
             await asyncio.sleep(0.5)
-            name = f"colonies signals %:{b.proc.pid} listening"
+            name = f"colonies listen % {b.proc.pid}@%"
             assert await asyncio.to_thread(terminate, cluster.database, name) == 1
             submitted = await submitting.submit(spec())
             start = time.monotonic()

@@ -52,6 +52,13 @@ def process(i: int, state: int = ProcessState.WAITING, size: int = 0) -> Process
     return Process(processid=f"{i:064x}", state=state, spec=spec, output=[i])
 
 
+def peer(replica: Recorder) -> PostgresSignals:
+    """Signals of a replica that knows another replica listens (so it sends)."""
+    signals = PostgresSignals(replica, store=None, conninfo="")  # type: ignore[arg-type]
+    signals.peers = 1
+    return signals
+
+
 def sent(signals: PostgresSignals) -> list[str]:
     """The payloads the sender would NOTIFY for what is queued."""
     return signals._payloads(signals._outbox)
@@ -68,8 +75,8 @@ def test_local_signals_apply_at_once() -> None:
 
 def test_a_replica_applies_its_own_signals_and_sends_them() -> None:
     here, there = Recorder(), Recorder()
-    sender = PostgresSignals(here, store=None, conninfo="")  # type: ignore[arg-type]
-    receiver = PostgresSignals(there, store=None, conninfo="")  # type: ignore[arg-type]
+    sender = peer(here)
+    receiver = peer(there)
     sender.process_changed(process(1))
     sender.process_changed(process(2, ProcessState.SUCCESS))
     sender.membership_changed()
@@ -91,7 +98,7 @@ def test_a_replica_applies_its_own_signals_and_sends_them() -> None:
 
 def test_a_replica_ignores_its_own_notifications() -> None:
     replica = Recorder()
-    signals = PostgresSignals(replica, store=None, conninfo="")  # type: ignore[arg-type]
+    signals = peer(replica)
     signals.membership_changed()
     replica.calls.clear()
     for payload in sent(signals):
@@ -101,8 +108,8 @@ def test_a_replica_ignores_its_own_notifications() -> None:
 
 def test_notes_are_packed_under_postgresqls_payload_limit_in_order() -> None:
     there = Recorder()
-    sender = PostgresSignals(Recorder(), store=None, conninfo="")  # type: ignore[arg-type]
-    receiver = PostgresSignals(there, store=None, conninfo="")  # type: ignore[arg-type]
+    sender = peer(Recorder())
+    receiver = peer(there)
     for i in range(300):
         sender.process_changed(process(i, ProcessState.RUNNING, size=i % 7 * 300))
     payloads = sent(sender)
@@ -114,7 +121,7 @@ def test_notes_are_packed_under_postgresqls_payload_limit_in_order() -> None:
 
 
 def test_a_process_too_large_is_announced_without_its_body() -> None:
-    sender = PostgresSignals(Recorder(), store=None, conninfo="")  # type: ignore[arg-type]
+    sender = peer(Recorder())
     sender.process_changed(process(1, ProcessState.SUCCESS, size=20_000))
     (payload,) = sent(sender)
     (note,) = json.loads(payload)["n"]
@@ -124,8 +131,8 @@ def test_a_process_too_large_is_announced_without_its_body() -> None:
 
 def test_events_nobody_here_wants_are_not_offered() -> None:
     there = Recorder(wanted=False)
-    sender = PostgresSignals(Recorder(), store=None, conninfo="")  # type: ignore[arg-type]
-    receiver = PostgresSignals(there, store=None, conninfo="")  # type: ignore[arg-type]
+    sender = peer(Recorder())
+    receiver = peer(there)
     sender.process_changed(process(1, ProcessState.SUCCESS))
     for payload in sent(sender):
         receiver._receive(payload)
@@ -134,9 +141,30 @@ def test_events_nobody_here_wants_are_not_offered() -> None:
 
 def test_a_malformed_notification_is_ignored(caplog: Any) -> None:
     there = Recorder()
-    receiver = PostgresSignals(there, store=None, conninfo="")  # type: ignore[arg-type]
+    receiver = peer(there)
     receiver._receive("not json")
     receiver._receive('{"o": "x", "n": [{"k": "p"}]}')
     receiver._receive('{"o": "x", "n": [{"k": "l"}]}')
     assert there.calls == [("lost", None)]
     assert "malformed signal" in caplog.text
+
+
+def test_a_replica_alone_sends_nothing() -> None:
+    replica = Recorder()
+    alone = PostgresSignals(replica, store=None, conninfo="")  # type: ignore[arg-type]
+    alone.process_changed(process(1))
+    alone.membership_changed()
+    assert [kind for kind, _ in replica.calls] == ["process", "membership"]  # applied here
+    assert sent(alone) == []
+
+
+def test_a_hello_is_answered_and_answers_are_counted() -> None:
+    old, new = peer(Recorder()), peer(Recorder())
+    new._expected_acks = 1
+    new._queue({"k": "h"})
+    for payload in sent(new):
+        old._receive(payload)
+    assert old._outbox == [{"k": "a", "to": new.origin}]
+    for payload in sent(old):
+        new._receive(payload)
+    assert new._acked.is_set()

@@ -48,7 +48,7 @@ class AdvisoryLockLeader:
         self.conninfo, self.retry = conninfo, retry
         # Operators see who leads: the holder of the lock in pg_locks, named in
         # pg_stat_activity.application_name.
-        self.application_name = f"colonies leader {socket.gethostname()}:{os.getpid()}"
+        self.application_name = f"colonies leader {os.getpid()}@{socket.gethostname()}"[:63]
         self._leading = False
         self._task: asyncio.Task[None] | None = None
 

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -38,6 +39,9 @@ CHANNEL = "colonies"
 MAX_PAYLOAD = 7900  # bytes; PostgreSQL refuses a payload of 8000 or more
 OUTBOX_LIMIT = 100_000  # notes kept while PostgreSQL is unreachable
 RETRY = 0.5  # seconds between reconnection attempts
+PEERS_CHECK = 2.0  # seconds between counts of the other replicas' listening connections
+HELLO_TIMEOUT = 2.0  # seconds a starting replica waits for the others to know it
+LISTENER_PREFIX = "colonies listen "
 START_TIMEOUT = 10.0  # seconds to wait for the listening connection at start
 
 
@@ -46,7 +50,15 @@ class PostgresSignals(LocalSignals):
         super().__init__(replica)
         self.store, self.conninfo = store, conninfo
         self.origin = uuid.uuid4().hex[:16]
-        self.name = f"colonies signals {socket.gethostname()}:{os.getpid()}"  # pg_stat_activity
+        # Connection names in pg_stat_activity (at most 63 bytes): operators see the replicas,
+        # and each replica counts the others by their listening connections.
+        where = f"{self.origin[:6]} {os.getpid()}@{socket.gethostname()}"
+        self.listener_name = f"{LISTENER_PREFIX}{where}"[:63]
+        self.sender_name = f"colonies notify {where}"[:63]
+        self.peers = 0  # other replicas listening; while there are none, nothing is sent
+        self._acks: set[str] = set()
+        self._acked = asyncio.Event()
+        self._expected_acks = 0
         self.listening = asyncio.Event()
         self._outbox: list[dict[str, Any]] = []
         self._overflowed = False
@@ -57,6 +69,8 @@ class PostgresSignals(LocalSignals):
 
     def process_changed(self, process: Process) -> None:
         super().process_changed(process)
+        if not self.peers:
+            return
         cond = process.spec.conditions
         note: dict[str, Any] = {
             "k": "p",
@@ -80,6 +94,8 @@ class PostgresSignals(LocalSignals):
         self._queue({"k": "z", "c": colonyname, "z": paused})
 
     def _queue(self, note: dict[str, Any]) -> None:
+        if not self.peers:
+            return  # nobody to tell: a replica that starts later asks the store, then hears
         if len(self._outbox) >= OUTBOX_LIMIT:
             self._outbox.clear()
             self._overflowed = True
@@ -114,20 +130,29 @@ class PostgresSignals(LocalSignals):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, application_name=f"{self.name} sending"
+                    self.conninfo, autocommit=True, application_name=self.sender_name
                 ) as conn:
                     if self._overflowed:
                         self._overflowed = False
                         self._outbox.insert(0, {"k": "l"})
+                    checked = 0.0
                     while True:
                         if not self._outbox:
                             self._pending.clear()
-                            await self._pending.wait()
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self._pending.wait(), PEERS_CHECK)
+                        if time.monotonic() - checked >= PEERS_CHECK:
+                            self.peers = await self._count_peers(conn)
+                            checked = time.monotonic()
+                        if not self._outbox:
+                            continue
                         notes, self._outbox = self._outbox, []
                         try:
+                            # One round trip per batch; the payloads travel as one JSON text
+                            # (a text[] parameter costs psycopg a regex escape per element).
                             await conn.execute(
-                                "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload",
-                                (CHANNEL, self._payloads(notes)),
+                                "SELECT pg_notify(%s, p) FROM json_array_elements_text(%s::json) p",
+                                (CHANNEL, json.dumps(self._payloads(notes))),
                             )
                         except BaseException:
                             self._outbox[:0] = notes  # sent again once reconnected
@@ -135,6 +160,15 @@ class PostgresSignals(LocalSignals):
             except (OSError, psycopg.Error) as e:
                 log.warning("cannot send signals to other replicas (retrying): %s", e)
             await asyncio.sleep(RETRY)
+
+    async def _count_peers(self, conn: Any) -> int:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name LIKE %s AND application_name <> %s",
+            (LISTENER_PREFIX + "%", self.listener_name),
+        )
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     # --- receiving
 
@@ -145,9 +179,10 @@ class PostgresSignals(LocalSignals):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, application_name=f"{self.name} listening"
+                    self.conninfo, autocommit=True, application_name=self.listener_name
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.peers = await self._count_peers(conn)
                     self.listening.set()
                     if missed:
                         self.replica.on_lost_signals()
@@ -164,10 +199,23 @@ class PostgresSignals(LocalSignals):
             message = json.loads(payload)
             if message["o"] == self.origin:
                 return
+            self.peers = max(self.peers, 1)
             for note in message["n"]:
+                if note["k"] in ("h", "a"):
+                    self._greeting(message["o"], note)
+                    continue
                 self._apply(note)
         except (ValueError, KeyError, TypeError):
             log.exception("ignoring a malformed signal: %.200s", payload)
+
+    def _greeting(self, origin: str, note: dict[str, Any]) -> None:
+        """A hello from a starting replica gets an answer; answers to our hello are counted."""
+        if note["k"] == "h":
+            self._queue({"k": "a", "to": origin})
+        elif note["to"] == self.origin:
+            self._acks.add(origin)
+            if len(self._acks) >= self._expected_acks:
+                self._acked.set()
 
     def _apply(self, note: dict[str, Any]) -> None:
         kind = note["k"]
@@ -216,6 +264,17 @@ class PostgresSignals(LocalSignals):
             raise RuntimeError(
                 f"cannot listen for other replicas' signals on PostgreSQL ({START_TIMEOUT:.0f} s)"
             ) from None
+        await self._greet()
+
+    async def _greet(self) -> None:
+        """Make sure the other replicas send to this one before it serves: say hello to those
+        listening, and wait (a little) for each to answer. A replica alone sends nothing, and
+        one that hears a hello sends everything after it."""
+        self._expected_acks = self.peers
+        if self._expected_acks:
+            self._queue({"k": "h"})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acked.wait(), HELLO_TIMEOUT)
 
     async def close(self) -> None:
         if self._outbox:  # let the last changes reach the others
