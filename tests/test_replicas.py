@@ -457,3 +457,18 @@ def test_a_replica_that_lost_its_signals_looks_again(cluster: Cluster) -> None:
             return time.monotonic() - start
 
     assert asyncio.run(scenario()) < 5.0
+
+
+def test_health_is_503_while_a_replica_cannot_hear_the_others(cluster: Cluster) -> None:
+    (a,) = cluster.start(1)
+    assert httpx.get(a.url + "/health").status_code == 200
+    seen = set()
+    deadline = time.monotonic() + 10
+    # Cut its listening connection until /health says so, then let it reconnect.
+    while 503 not in seen:
+        terminate(cluster.database, f"colonies listen % {a.proc.pid}@%")
+        seen.add(httpx.get(a.url + "/health").status_code)
+        assert time.monotonic() < deadline, "/health never said the replica was deaf"
+    while httpx.get(a.url + "/health").status_code != 200:
+        assert time.monotonic() < deadline + 5, "the replica did not reconnect"
+        time.sleep(0.05)

@@ -117,7 +117,7 @@ def create_app(
     routes = handlers.load()
 
     async def health(request: Request) -> Response:
-        return Response(b"", status_code=200)
+        return Response(b"", status_code=200 if ctx.signals.healthy() else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -251,6 +251,11 @@ class PostgresSignals(LocalSignals):
 
     # --- lifetime
 
+    def healthy(self) -> bool:
+        """Not while the listening connection is down: this replica would miss wake-ups, so a
+        load balancer should send clients elsewhere."""
+        return self.listening.is_set()
+
     async def start(self) -> None:
         """Start sending and listening; returns once this replica hears the others."""
         self._tasks = [

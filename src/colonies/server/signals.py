@@ -50,6 +50,9 @@ class Signals(Protocol):
     def process_changed(self, process: Process) -> None: ...
     def membership_changed(self) -> None: ...
     def pause_changed(self, colonyname: str, paused: bool) -> None: ...
+    def healthy(self) -> bool:
+        """Whether signals reach this replica (``GET /health`` answers 503 otherwise)."""
+
     async def start(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -68,6 +71,9 @@ class LocalSignals:
 
     def pause_changed(self, colonyname: str, paused: bool) -> None:
         self.replica.on_pause(colonyname, paused)
+
+    def healthy(self) -> bool:
+        return True
 
     async def start(self) -> None:
         return None
