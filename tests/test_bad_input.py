@@ -332,6 +332,23 @@ def test_extreme_values_that_go_accepts_are_answered(live: LiveServer, member: s
     assert reply.status_code == 403 and "\ufffd" in str(failure(reply)["message"])
 
 
+def test_a_nul_character_in_any_string_is_refused(live: LiveServer, member: str) -> None:
+    """PostgreSQL cannot store U+0000 in text (the Go server answers 500): refused on both
+    stores alike, wherever it hides; an escaped backslash before "u0000" is no NUL."""
+    before = store_fingerprint(live)
+    for fields in (',"label":"a\\u0000"', ',"args":[["x\\u0000"]]', ',"kwargs":{"\\u0000":1}'):
+        reply = post(live, submit_text(member, fields))
+        assert reply.status_code == 400, reply.text
+        assert "must not contain NUL" in str(failure(reply)["message"])
+    get = {"msgtype": "getprocessmsg", "processid": "\x00"}
+    assert post(live, rpc.build_request(get, member)).status_code == 400
+    assert store_fingerprint(live) == before
+    reply = post(live, submit_text(member, ',"args":["\\\\u0000"]'))
+    assert reply.status_code == 200, reply.text
+    process = json.loads(base64.b64decode(reply.json()["payload"]))
+    assert process["spec"]["args"] == ["\\u0000"]
+
+
 # --- request sizes per message type (issue 8) ------------------------------------------------
 
 

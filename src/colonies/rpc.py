@@ -116,7 +116,7 @@ def decode_payload(payloadtype: str, payload: str) -> dict[str, Any]:
     Beyond JSON, what Go's decoder refuses is refused here too (400): ``NaN``/``Infinity``,
     fractions and exponents beyond float64, nesting deeper than ``MAX_DEPTH``. Lone UTF-16
     surrogates (``"\\ud800"``) become U+FFFD, as Go decodes them, so every string can be stored
-    and sent.
+    and sent; a NUL character in a string is refused, as no store can keep it on PostgreSQL.
     """
     try:
         text = base64.b64decode(payload, validate=True).decode("utf-8")
@@ -135,6 +135,8 @@ def decode_payload(payloadtype: str, payload: str) -> dict[str, Any]:
         raise RPCError(400, f"Failed to decode payload: nested deeper than {MAX_DEPTH}")
     if ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE_ESCAPE.search(text):
         msg = _scrub(msg)
+    if "\\u0000" in text and _has_nul(msg):
+        raise RPCError(400, "Failed to decode payload: strings must not contain NUL (\\u0000)")
     if msg.get("msgtype") != payloadtype:
         raise RPCError(400, "Failed to decode payload, msg.MsgType does not match payloadType")
     return msg
@@ -184,6 +186,18 @@ def _too_deep(text: str, msg: dict[str, Any]) -> bool:
             return False
         level = below
     return True
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a string (or key) in ``value`` holds U+0000, which PostgreSQL cannot store (the
+    Go server fails such a request with a 500); only walked when the text has the escape."""
+    if type(value) is str:
+        return "\x00" in value
+    if type(value) is dict:
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if type(value) is list:
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _scrub(value: Any) -> Any:
