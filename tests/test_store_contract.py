@@ -46,12 +46,14 @@ from colonies.model import (
     Location,
     Log,
     Process,
+    ProcessGraph,
     ProcessState,
     User,
 )
 from colonies.store.base import (
     AlreadyExists,
     ExecutorCounts,
+    NewProcess,
     ProcessCounts,
     ProcessUpdate,
     Store,
@@ -996,6 +998,257 @@ async def test_update_can_require_an_approved_assignee(store: Store) -> None:
     assert await store.update_process(
         pid(1), closed, states=[RUNNING], executorid=e.executorid, approved=True
     )
+
+
+# --- process graphs (workflows)
+
+
+def gid(i: int) -> str:
+    return f"9{i:063x}"
+
+
+def workflow(
+    g: int,
+    *members: int,
+    roots: Iterable[int] = (),
+    colony: str = "dev",
+    state: int = WAITING,
+    submitted: int = 0,
+) -> tuple[ProcessGraph, list[NewProcess]]:
+    """Graph ``gid(g)`` over processes ``pid(i)`` for ``members`` (inserted in that order); the
+    ``roots`` run first, the others wait for their parents (each the root before it)."""
+    root_set = set(roots)
+    processes = []
+    for i in members:
+        process = make(i, colony=colony, graph=gid(g), waitforparents=i not in root_set)
+        process.submissiontime = format_ns(submitted)
+        processes.append(NewProcess(process=process, cpu=0, memory=0))
+    graph = ProcessGraph(
+        processgraphid=gid(g),
+        initiatorid="i" * 64,
+        initiatorname="alice",
+        colonyname=colony,
+        rootprocessids=[pid(i) for i in members if i in root_set],
+        state=state,
+        submissiontime=format_ns(submitted),
+        processids=[pid(i) for i in members],
+    )
+    return graph, processes
+
+
+async def add_workflow(store: Store, g: int, *members: int, **fields: Any) -> ProcessGraph:
+    graph, processes = workflow(g, *members, **fields)
+    await store.add_processgraph(graph, processes)
+    return graph
+
+
+async def graph_ids(store: Store, colony: str, state: int, count: int = 100) -> list[str]:
+    return [g.processgraphid for g in await store.get_processgraphs(colony, state, count)]
+
+
+async def test_a_processgraph_reads_back_with_its_processes_in_insertion_order(
+    store: Store,
+) -> None:
+    graph, processes = workflow(1, 5, 2, 9, roots=[5], submitted=3 * NS)
+    processes[0].process.attributes = [Attribute(attributeid="a5", targetid=pid(5), key="k")]
+    await store.add_processgraph(graph, processes)
+    got = await store.get_processgraph(gid(1))
+    assert got is not None and got.to_dict() == graph.to_dict()
+    assert (got.nodes, got.edges) == ([], [])  # drawn by the handler, not stored
+    members = await store.graph_processes(gid(1))
+    assert ids(members) == [pid(5), pid(2), pid(9)]  # insertion, not ID or priority order
+    assert [p.to_dict() for p in members] == [new.process.to_dict() for new in processes]
+    assert [p.waitforparents for p in members] == [False, True, True]
+    assert await store.count_processes("dev") == ProcessCounts(waiting=3)
+    assert await store.get_processgraph(gid(2)) is None
+    assert await store.graph_processes(gid(2)) == []
+    await add(store, make(1))  # outside any graph (processgraphid ""): no graph's member
+    assert await store.graph_processes("") == []
+
+
+async def test_a_processgraph_is_inserted_with_all_its_processes_or_nothing(store: Store) -> None:
+    await add(store, make(3))
+    with pytest.raises(AlreadyExists):  # its second process's ID is taken
+        await add_workflow(store, 1, 1, 3, 2, roots=[1])
+    assert await store.get_processgraph(gid(1)) is None
+    assert await present(store, range(1, 4)) == {3}
+    assert await store.count_processes("dev") == ProcessCounts(waiting=1)
+    await add_workflow(store, 1, 1, 2, roots=[1])
+    with pytest.raises(AlreadyExists):  # the graph's ID is taken
+        await add_workflow(store, 1, 4, roots=[4])
+    assert await present(store, range(1, 5)) == {1, 2, 3}
+    assert await store.count_processgraphs("dev") == ProcessCounts(waiting=1)
+
+
+async def test_processgraph_lists_by_state_newest_first(store: Store) -> None:
+    await add_colony(store, "other")
+    for g, submitted, state in ((1, 20, WAITING), (2, 30, WAITING), (3, 10, WAITING)):
+        await add_workflow(store, g, 10 * g, roots=[10 * g], submitted=submitted * NS, state=state)
+    await add_workflow(store, 4, 40, roots=[40], submitted=40 * NS, state=RUNNING)
+    await add_workflow(store, 5, 50, roots=[50], submitted=50 * NS, colony="other")
+    assert await graph_ids(store, "dev", WAITING) == [gid(2), gid(1), gid(3)]
+    assert await graph_ids(store, "dev", WAITING, 2) == [gid(2), gid(1)]
+    assert await graph_ids(store, "dev", RUNNING) == [gid(4)]
+    assert await graph_ids(store, "dev", SUCCESS) == []
+    assert await graph_ids(store, "other", WAITING) == [gid(5)]
+    assert await graph_ids(store, "nope", WAITING) == []
+    listed = await store.get_processgraphs("dev", RUNNING, 1)
+    stored = await store.get_processgraph(gid(4))
+    assert stored is not None and [g.to_dict() for g in listed] == [stored.to_dict()]
+
+
+async def test_updating_a_processgraph(store: Store) -> None:
+    await add_workflow(store, 1, 1, 2, roots=[1], submitted=NS)
+    await add_workflow(store, 2, 3, roots=[3])
+    running = await store.update_processgraph(gid(1), state=RUNNING, starttime=5 * NS)
+    assert running is not None
+    assert (running.state, running.starttime, running.endtime) == (
+        RUNNING,
+        format_ns(5 * NS),
+        format_ns(0),
+    )
+    assert running.processids == [pid(1), pid(2)]  # unchanged when not given
+    grown = await store.update_processgraph(
+        gid(1), state=RUNNING, processids=[pid(1), pid(4), pid(2)]
+    )
+    assert grown is not None and grown.processids == [pid(1), pid(4), pid(2)]
+    assert grown.starttime == format_ns(5 * NS)  # times not given are kept
+    done = await store.update_processgraph(gid(1), state=SUCCESS, endtime=9 * NS)
+    assert done is not None
+    assert (done.state, done.starttime, done.endtime) == (
+        SUCCESS,
+        format_ns(5 * NS),
+        format_ns(9 * NS),
+    )
+    assert (done.submissiontime, done.rootprocessids) == (format_ns(NS), [pid(1)])
+    stored = await store.get_processgraph(gid(1))
+    assert stored is not None and stored.to_dict() == done.to_dict()
+    assert await graph_ids(store, "dev", SUCCESS) == [gid(1)]
+    assert await graph_ids(store, "dev", WAITING) == [gid(2)]
+    assert await store.update_processgraph(gid(9), state=FAILED) is None
+    untouched = await store.get_processgraph(gid(2))
+    assert untouched is not None and untouched.state == WAITING
+
+
+async def test_removing_a_processgraph_removes_its_processes(store: Store) -> None:
+    graph, processes = workflow(1, 1, 2, roots=[1])
+    processes[1].process.attributes = [Attribute(attributeid="a2", targetid=pid(2), key="k")]
+    await store.add_processgraph(graph, processes)
+    await add_workflow(store, 2, 3, 4, roots=[3])
+    await add(store, make(5))
+    await store.remove_processgraph(gid(1))
+    assert await store.get_processgraph(gid(1)) is None
+    assert await store.graph_processes(gid(1)) == []
+    assert await present(store, range(1, 6)) == {3, 4, 5}
+    assert await store.get_attribute("a2") is None
+    assert await store.get_processgraph(gid(2)) is not None
+    assert await store.count_processes("dev") == ProcessCounts(waiting=3)
+    assert await store.count_processgraphs("dev") == ProcessCounts(waiting=1)
+    await store.remove_processgraph(gid(9))  # a no-op
+    assert await present(store, range(1, 6)) == {3, 4, 5}
+
+
+async def test_removing_processgraphs_by_state(store: Store) -> None:
+    await add_colony(store, "other")
+    await add_workflow(store, 1, 1, roots=[1], state=SUCCESS)
+    await add_workflow(store, 2, 2, 3, roots=[2], state=SUCCESS)
+    await add_workflow(store, 3, 4, roots=[4], state=FAILED)
+    await add_workflow(store, 4, 5, roots=[5])
+    await add_workflow(store, 5, 6, roots=[6], state=SUCCESS, colony="other")
+    await add(store, make(7))
+    await set_state(store, 7, SUCCESS)  # outside workflows: not removed with graphs
+    await store.remove_processgraphs("dev", SUCCESS)
+    assert await store.get_processgraph(gid(1)) is None
+    assert await store.get_processgraph(gid(2)) is None
+    assert await present(store, range(1, 8)) == {4, 5, 6, 7}
+    assert await store.count_processgraphs("dev") == ProcessCounts(waiting=1, failed=1)
+    await store.remove_processgraphs("dev", -1)  # every state
+    assert await store.count_processgraphs("dev") == ProcessCounts()
+    assert await present(store, range(1, 8)) == {6, 7}
+    assert await graph_ids(store, "other", SUCCESS) == [gid(5)]
+    assert await store.count_processes("dev") == ProcessCounts(successful=1)
+
+
+async def test_removing_a_colony_removes_its_processgraphs(store: Store) -> None:
+    await add_colony(store, "other")
+    await add_workflow(store, 1, 1, 2, roots=[1])
+    await add_workflow(store, 2, 3, roots=[3], colony="other")
+    await store.remove_colony("dev")
+    assert await store.get_processgraph(gid(1)) is None
+    assert await present(store, range(1, 4)) == {3}
+    assert await store.count_processgraphs("dev") == ProcessCounts()
+    assert await store.count_processgraphs(None) == ProcessCounts(waiting=1)
+    await add_colony(store, "dev")  # made again: no graph of the old one comes back
+    assert await graph_ids(store, "dev", WAITING) == []
+
+
+async def test_processgraph_counts_per_colony_and_overall(store: Store) -> None:
+    await add_colony(store, "other")
+    for g, state in enumerate((WAITING, WAITING, RUNNING, SUCCESS, FAILED, CANCELLED), 1):
+        await add_workflow(store, g, g, roots=[g], state=state)
+    await add_workflow(store, 7, 7, roots=[7], colony="other", state=SUCCESS)
+    assert await store.count_processgraphs("dev") == ProcessCounts(2, 1, 1, 1, 1)
+    assert await store.count_processgraphs("other") == ProcessCounts(successful=1)
+    assert await store.count_processgraphs(None) == ProcessCounts(2, 1, 2, 1, 1)
+    assert await store.count_processgraphs("empty") == ProcessCounts()
+    await store.update_processgraph(gid(1), state=RUNNING)
+    assert await store.count_processgraphs("dev") == ProcessCounts(1, 2, 1, 1, 1)
+
+
+async def test_a_process_waiting_for_its_parents_is_never_assigned_until_released(
+    store: Store,
+) -> None:
+    e = await approved(store)
+    await add_workflow(store, 1, 1, 2, 3, roots=[1])
+    assert await store.count_processes("dev") == ProcessCounts(waiting=3)  # waiting ones too
+    assert await claim(store, e) == pid(1)
+    assert await claim(store, e) is None  # 2 and 3 wait for their parents
+    done = ProcessUpdate(state=SUCCESS, endtime=6 * NS, output=["out1"])
+    assert await store.update_process(pid(1), done, states=[RUNNING])
+    assert await claim(store, e) is None  # closing a parent releases nothing by itself
+    release = ProcessUpdate(waitforparents=False, input=["out1", {"n": 1}])
+    assert await store.update_process(pid(2), release, states=[RUNNING]) is None  # guarded
+    assert await store.update_process(pid(2), release, executorid=e.executorid) is None
+    kept = await store.get_process(pid(2))
+    assert kept is not None and (kept.waitforparents, kept.input) == (True, [])
+    released = await store.update_process(pid(2), release, states=[WAITING])
+    assert released is not None
+    assert (released.waitforparents, released.input, released.state) == (
+        False,
+        ["out1", {"n": 1}],
+        WAITING,
+    )
+    assert await store.count_processes("dev") == ProcessCounts(waiting=2, successful=1)
+    claimed = await store.assign(e, 7 * NS, **FREE)
+    assert claimed is not None and claimed.processid == pid(2)
+    assert claimed.input == ["out1", {"n": 1}] and claimed.to_dict()["in"] == ["out1", {"n": 1}]
+    assert await claim(store, e) is None  # 3 still waits
+    # the flag flips both ways (as addchildmsg holds back a released process)
+    assert await store.update_process(pid(3), ProcessUpdate(waitforparents=False))
+    held = await store.update_process(pid(3), ProcessUpdate(waitforparents=True), states=[WAITING])
+    assert held is not None and held.waitforparents is True
+    assert await claim(store, e) is None
+
+
+async def test_update_process_sets_parents_and_children(store: Store) -> None:
+    e = await approved(store)
+    await add_workflow(store, 1, 1, 2, roots=[1])
+    assert await claim(store, e) == pid(1)
+    # a child spliced in after 1: 1's children and 2's parents change, guarded as any update
+    spliced = ProcessUpdate(children=[pid(3)])
+    assert await store.update_process(pid(1), spliced, states=[WAITING]) is None
+    parent = await store.update_process(pid(1), spliced, states=[RUNNING], executorid=e.executorid)
+    assert parent is not None and (parent.parents, parent.children) == ([], [pid(3)])
+    child = await store.update_process(
+        pid(2), ProcessUpdate(parents=[pid(3)], children=[]), states=[WAITING]
+    )
+    assert child is not None and (child.parents, child.children) == ([pid(3)], [])
+    stored = await store.get_process(pid(2))
+    assert stored is not None and stored.to_dict() == child.to_dict()
+    assert stored.waitforparents is True and stored.processgraphid == gid(1)
+    assert await store.update_process(pid(2), ProcessUpdate(parents=[]), states=[RUNNING]) is None
+    unchanged = await store.get_process(pid(2))
+    assert unchanged is not None and unchanged.parents == [pid(3)]
 
 
 # --- attributes, functions, logs

@@ -493,6 +493,77 @@ class Process(Wire):
     errors: list[str] = field(default_factory=list)
 
 
+# --- workflows: process graphs, crons, generators (spec §4.6, §4.8, §6.5-6.7) --------------
+
+
+@dataclass
+class WorkflowSpec(Wire):
+    """A DAG of function specs: each names its parents in ``conditions.dependencies``."""
+
+    colonyname: str = ""
+    functionspecs: list[FunctionSpec] = field(default_factory=list)
+
+
+@dataclass
+class ProcessGraph(Wire):
+    """A submitted workflow. ``nodes``/``edges`` (for drawing the graph: ``{id, data: {label},
+    position: {x, y}, type, style}`` and ``{id: "src-dst", source, target, animated}``) are
+    computed when one graph is read."""
+
+    processgraphid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    rootprocessids: list[str] = field(default_factory=list)
+    state: int = ProcessState.WAITING
+    submissiontime: str = ZERO_TIME
+    starttime: str = ZERO_TIME
+    endtime: str = ZERO_TIME
+    processids: list[str] = field(default_factory=list)
+    nodes: list[Any] = field(default_factory=list)
+    edges: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Cron(Wire):
+    """Starts ``workflowspec`` (a WorkflowSpec as a JSON string) on a schedule: every
+    ``interval`` seconds, or at the times of a 6-field ``cronexpression`` (interval -1)."""
+
+    cronid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    name: str = ""
+    cronexpression: str = ""
+    interval: int = 0
+    random: bool = False
+    nextrun: str = ZERO_TIME
+    lastrun: str = ZERO_TIME
+    workflowspec: str = ""
+    prevprocessgraphid: str = ""
+    waitforprevprocessgraph: bool = False
+    checkerperiod: int = 0
+
+
+@dataclass
+class Generator(Wire):
+    """Starts ``workflowspec`` when ``trigger`` packed args have arrived, or ``timeout``
+    seconds after the first of fewer; the args become the root processes' ``args``."""
+
+    generatorid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    name: str = ""
+    workflowspec: str = ""
+    trigger: int = 0
+    timeout: int = 0
+    firstpack: str = ZERO_TIME
+    lastrun: str = ZERO_TIME
+    queuesize: int = 0
+    checkerperiod: int = 0
+
+
 # --- functions, logs, statistics, failures -----------------------------------------------
 
 

@@ -23,6 +23,7 @@ from colonies.model import (
     Location,
     Log,
     Process,
+    ProcessGraph,
     User,
 )
 
@@ -45,9 +46,24 @@ class ProcessUpdate:
     retries: int | None = None
     output: list[Any] | None = None
     errors: list[str] | None = None
+    # workflows: a child released when its parents succeeded (waitforparents=False, input =
+    # the parents' outputs), or spliced into a graph (parents, children)
+    waitforparents: bool | None = None
+    input: list[Any] | None = None
+    parents: list[str] | None = None
+    children: list[str] | None = None
 
     def changed(self) -> dict[str, Any]:
         return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+@dataclass(frozen=True)
+class NewProcess:
+    """A process to insert with its parsed resource needs (see ``Store.add_process``)."""
+
+    process: Process
+    cpu: int
+    memory: int
 
 
 @dataclass(frozen=True)
@@ -224,3 +240,41 @@ class Store(Protocol):
     async def search_logs(
         self, colonyname: str, text: str, since: int, count: int
     ) -> list[Log]: ...
+
+    # --- process graphs (workflows)
+    async def add_processgraph(self, graph: ProcessGraph, processes: list[NewProcess]) -> None:
+        """Insert the graph (its ``processids``/``rootprocessids`` set) and all its processes
+        (WAITING, ``processgraphid`` set, ``waitforparents`` on all but the roots) in one
+        transaction: a replica that sees the graph sees every process of it."""
+
+    async def get_processgraph(self, processgraphid: str) -> ProcessGraph | None:
+        """The graph as stored (``nodes``/``edges`` empty: the handler draws them)."""
+
+    async def get_processgraphs(
+        self, colonyname: str, state: int, count: int
+    ) -> list[ProcessGraph]:
+        """The colony's graphs in ``state``, newest submission first, at most ``count``."""
+
+    async def graph_processes(self, processgraphid: str) -> list[Process]:
+        """Every process of the graph, in submission (insertion) order."""
+
+    async def update_processgraph(
+        self,
+        processgraphid: str,
+        *,
+        state: int,
+        starttime: int | None = None,
+        endtime: int | None = None,
+        processids: list[str] | None = None,
+    ) -> ProcessGraph | None:
+        """Set the graph's state (and times, and its process list after ``addchildmsg``);
+        returns it, or ``None`` if there is no such graph."""
+
+    async def remove_processgraph(self, processgraphid: str) -> None:
+        """Remove the graph and all its processes."""
+
+    async def remove_processgraphs(self, colonyname: str, state: int) -> None:
+        """Remove the colony's graphs in ``state`` (-1: every state) with their processes."""
+
+    async def count_processgraphs(self, colonyname: str | None) -> ProcessCounts:
+        """Graphs by state, for the workflow counters of statistics."""

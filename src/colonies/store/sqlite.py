@@ -25,10 +25,17 @@ from colonies.model import (
     Location,
     Log,
     Process,
+    ProcessGraph,
     ProcessState,
     User,
 )
-from colonies.store.base import AlreadyExists, ExecutorCounts, ProcessCounts, ProcessUpdate
+from colonies.store.base import (
+    AlreadyExists,
+    ExecutorCounts,
+    NewProcess,
+    ProcessCounts,
+    ProcessUpdate,
+)
 from colonies.timeutil import NS, format_ns, parse_ns
 
 SCHEMA = """
@@ -70,6 +77,20 @@ CREATE INDEX IF NOT EXISTS processes_execdeadline ON processes (execdeadline)
     WHERE state = 1 AND execdeadline > 0;
 CREATE INDEX IF NOT EXISTS processes_waitdeadline ON processes (waitdeadline)
     WHERE state = 0 AND waitdeadline > 0;
+-- Only workflow processes are indexed by graph: the queries add "processgraphid != ''" so that
+-- SQLite can use this partial index, and a plain submit pays nothing for it. The rowid it
+-- carries is insertion order (graph_processes).
+CREATE INDEX IF NOT EXISTS processes_graph ON processes (processgraphid)
+    WHERE processgraphid != '';
+-- Process graphs (workflows). Added after the first release: a database from before gets the
+-- table (and its index) when it is opened, nothing else changes.
+CREATE TABLE IF NOT EXISTS processgraphs (
+    processgraphid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, initiatorid TEXT NOT NULL,
+    initiatorname TEXT NOT NULL, state INTEGER NOT NULL, submissiontime INTEGER NOT NULL,
+    starttime INTEGER NOT NULL, endtime INTEGER NOT NULL, rootprocessids TEXT NOT NULL,
+    processids TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS processgraphs_state
+    ON processgraphs (colonyname, state, submissiontime);
 CREATE TABLE IF NOT EXISTS attributes (
     attributeid TEXT PRIMARY KEY, targetid TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS attributes_target ON attributes (targetid);
@@ -106,6 +127,9 @@ WHEN old.state != new.state BEGIN
     ON CONFLICT (colonyname, state) DO UPDATE SET n = n + 1;
 END;
 """
+
+# ``ProcessUpdate`` fields stored as JSON text (``input`` is the wire's "in").
+_JSON_COLUMNS = ("output", "errors", "input", "parents", "children")
 
 _PROCESS_ORDER = {
     ProcessState.WAITING: "prioritytime ASC",
@@ -210,6 +234,7 @@ class SQLiteStore:
                 "users WHERE colonyname",
                 "locations WHERE colonyname",
                 "processes WHERE colonyname",
+                "processgraphs WHERE colonyname",
                 "functions WHERE colonyname",
                 "logs WHERE colonyname",
             ):
@@ -418,59 +443,60 @@ class SQLiteStore:
         )
 
     async def add_process(self, process: Process, *, cpu: int, memory: int) -> None:
-        spec = process.spec
-        cond = spec.conditions
-        names = [] if cond.executornames == ["*"] else cond.executornames
         try:
-            self._insert_process(process, names, cpu, memory)
+            with self._tx() as db:
+                self._insert_process(db, process, cpu, memory)
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"Process {process.processid} already exists") from None
 
-    def _insert_process(self, process: Process, names: list[str], cpu: int, memory: int) -> None:
+    @staticmethod
+    def _insert_process(db: sqlite3.Connection, process: Process, cpu: int, memory: int) -> None:
+        """Insert the process and its attributes inside the caller's transaction (a graph
+        inserts all of its processes in one)."""
         spec = process.spec
         cond = spec.conditions
-        with self._tx() as db:
+        names = [] if cond.executornames == ["*"] else cond.executornames
+        db.execute(
+            "INSERT INTO processes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+            "?,?,?,?)",
+            (
+                process.processid,
+                cond.colonyname,
+                cond.executortype,
+                _dumps(names),
+                cond.locationname,
+                spec.label,
+                process.initiatorid,
+                process.initiatorname,
+                process.state,
+                int(process.isassigned),
+                process.assignedexecutorid,
+                process.prioritytime,
+                parse_ns(process.submissiontime),
+                parse_ns(process.starttime),
+                parse_ns(process.endtime),
+                parse_ns(process.waitdeadline),
+                parse_ns(process.execdeadline),
+                process.retries,
+                spec.maxretries,
+                spec.maxexectime,
+                cpu,
+                memory,
+                process.processgraphid,
+                int(process.waitforparents),
+                _dumps(process.parents),
+                _dumps(process.children),
+                _dumps(spec.to_dict()),
+                _dumps(process.input),
+                _dumps(process.output),
+                _dumps(process.errors),
+            ),
+        )
+        for attribute in process.attributes:
             db.execute(
-                "INSERT INTO processes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                "?,?,?,?)",
-                (
-                    process.processid,
-                    cond.colonyname,
-                    cond.executortype,
-                    _dumps(names),
-                    cond.locationname,
-                    spec.label,
-                    process.initiatorid,
-                    process.initiatorname,
-                    process.state,
-                    int(process.isassigned),
-                    process.assignedexecutorid,
-                    process.prioritytime,
-                    parse_ns(process.submissiontime),
-                    parse_ns(process.starttime),
-                    parse_ns(process.endtime),
-                    parse_ns(process.waitdeadline),
-                    parse_ns(process.execdeadline),
-                    process.retries,
-                    spec.maxretries,
-                    spec.maxexectime,
-                    cpu,
-                    memory,
-                    process.processgraphid,
-                    int(process.waitforparents),
-                    _dumps(process.parents),
-                    _dumps(process.children),
-                    _dumps(spec.to_dict()),
-                    _dumps(process.input),
-                    _dumps(process.output),
-                    _dumps(process.errors),
-                ),
+                "INSERT OR REPLACE INTO attributes (attributeid, targetid, doc) VALUES (?,?,?)",
+                (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())),
             )
-            for attribute in process.attributes:
-                db.execute(
-                    "INSERT OR REPLACE INTO attributes (attributeid, targetid, doc) VALUES (?,?,?)",
-                    (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())),
-                )
 
     async def get_process(self, processid: str) -> Process | None:
         row = self._one("SELECT * FROM processes WHERE processid = ?", processid)
@@ -554,11 +580,12 @@ class SQLiteStore:
         approved: bool = False,
     ) -> Process | None:
         changes = update.changed()
-        for key in ("output", "errors"):
+        for key in _JSON_COLUMNS:
             if key in changes:
                 changes[key] = _dumps(changes[key])
-        if "isassigned" in changes:
-            changes["isassigned"] = int(changes["isassigned"])
+        for key in ("isassigned", "waitforparents"):
+            if key in changes:
+                changes[key] = int(changes[key])
         sets = ", ".join(f"{k} = ?" for k in changes) or "processid = processid"
         where, args = "processid = ?", [*changes.values(), processid]
         if states:
@@ -611,6 +638,125 @@ class SQLiteStore:
         counts = dict.fromkeys(range(5), 0)
         for row in self._all(
             f"SELECT state, sum(n) AS n FROM process_counts {where} GROUP BY state", *args
+        ):
+            counts[row["state"]] = row["n"]
+        return ProcessCounts(*(counts[s] for s in range(5)))
+
+    # --- process graphs (workflows)
+
+    @staticmethod
+    def _graph(row: sqlite3.Row) -> ProcessGraph:
+        return ProcessGraph(
+            processgraphid=row["processgraphid"],
+            initiatorid=row["initiatorid"],
+            initiatorname=row["initiatorname"],
+            colonyname=row["colonyname"],
+            rootprocessids=json.loads(row["rootprocessids"]),
+            state=row["state"],
+            submissiontime=format_ns(row["submissiontime"]),
+            starttime=format_ns(row["starttime"]),
+            endtime=format_ns(row["endtime"]),
+            processids=json.loads(row["processids"]),
+        )
+
+    async def add_processgraph(self, graph: ProcessGraph, processes: list[NewProcess]) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO processgraphs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        graph.processgraphid,
+                        graph.colonyname,
+                        graph.initiatorid,
+                        graph.initiatorname,
+                        graph.state,
+                        parse_ns(graph.submissiontime),
+                        parse_ns(graph.starttime),
+                        parse_ns(graph.endtime),
+                        _dumps(graph.rootprocessids),
+                        _dumps(graph.processids),
+                    ),
+                )
+                for new in processes:
+                    self._insert_process(db, new.process, new.cpu, new.memory)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"Process graph {graph.processgraphid} or one of its processes already exists"
+            ) from None
+
+    async def get_processgraph(self, processgraphid: str) -> ProcessGraph | None:
+        row = self._one("SELECT * FROM processgraphs WHERE processgraphid = ?", processgraphid)
+        return self._graph(row) if row else None
+
+    async def get_processgraphs(
+        self, colonyname: str, state: int, count: int
+    ) -> list[ProcessGraph]:
+        rows = self._all(
+            "SELECT * FROM processgraphs WHERE colonyname = ? AND state = ? "
+            "ORDER BY submissiontime DESC, rowid DESC LIMIT ?",
+            colonyname,
+            state,
+            count,
+        )
+        return [self._graph(r) for r in rows]
+
+    async def graph_processes(self, processgraphid: str) -> list[Process]:
+        rows = self._all(
+            "SELECT * FROM processes WHERE processgraphid = ? AND processgraphid != '' "
+            "ORDER BY rowid",
+            processgraphid,
+        )
+        return [self._process(r) for r in rows]
+
+    async def update_processgraph(
+        self,
+        processgraphid: str,
+        *,
+        state: int,
+        starttime: int | None = None,
+        endtime: int | None = None,
+        processids: list[str] | None = None,
+    ) -> ProcessGraph | None:
+        row = self._one(
+            "UPDATE processgraphs SET state = ?, starttime = coalesce(?, starttime), "
+            "endtime = coalesce(?, endtime), processids = coalesce(?, processids) "
+            "WHERE processgraphid = ? RETURNING *",
+            state,
+            starttime,
+            endtime,
+            None if processids is None else _dumps(processids),
+            processgraphid,
+        )
+        return self._graph(row) if row else None
+
+    async def remove_processgraph(self, processgraphid: str) -> None:
+        self._remove_graphs("processgraphid = ?", (processgraphid,))
+
+    async def remove_processgraphs(self, colonyname: str, state: int) -> None:
+        if state >= 0:
+            self._remove_graphs("colonyname = ? AND state = ?", (colonyname, state))
+        else:
+            self._remove_graphs("colonyname = ?", (colonyname,))
+
+    def _remove_graphs(self, where: str, args: tuple[Any, ...]) -> None:
+        """Remove the graphs matching ``where`` with their processes (and the processes'
+        attributes) in one transaction, so no replica sees a graph without its processes."""
+        members = (
+            "SELECT p.processid FROM processes AS p WHERE p.processgraphid IN "
+            f"(SELECT processgraphid FROM processgraphs WHERE {where}) AND p.processgraphid != ''"
+        )
+        with self._tx() as db:
+            db.execute(f"DELETE FROM attributes WHERE targetid IN ({members})", args)
+            db.execute(f"DELETE FROM processes WHERE processid IN ({members})", args)
+            db.execute(f"DELETE FROM processgraphs WHERE {where}", args)
+
+    async def count_processgraphs(self, colonyname: str | None) -> ProcessCounts:
+        # A count over the graphs table (its (colonyname, state) index per colony): graphs are
+        # far fewer than processes, so no trigger-kept counters as for processes.
+        where, args = ("WHERE colonyname = ?", (colonyname,)) if colonyname else ("", ())
+        counts = dict.fromkeys(range(5), 0)
+        for row in self._all(
+            f"SELECT state, count(*) AS n FROM processgraphs {where} GROUP BY state", *args
         ):
             counts[row["state"]] = row["n"]
         return ProcessCounts(*(counts[s] for s in range(5)))
