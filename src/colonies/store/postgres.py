@@ -40,10 +40,17 @@ from colonies.model import (
     Location,
     Log,
     Process,
+    ProcessGraph,
     ProcessState,
     User,
 )
-from colonies.store.base import AlreadyExists, ExecutorCounts, ProcessCounts, ProcessUpdate
+from colonies.store.base import (
+    AlreadyExists,
+    ExecutorCounts,
+    NewProcess,
+    ProcessCounts,
+    ProcessUpdate,
+)
 from colonies.timeutil import NS, format_ns, parse_ns
 
 # Process counts per (colony, state) for statistics, kept by statement-level triggers. A single
@@ -150,8 +157,28 @@ CREATE INDEX logs_process ON logs (processid, ts);
 CREATE INDEX logs_executor ON logs (colonyname, executorname, ts);
 """
 
+# Process graphs (workflows). ``processes.seq`` keeps insertion order for ``graph_processes``
+# (SQLite's rowid). It is added without a default and then given one, both catalogue-only: a
+# volatile default in ADD COLUMN would rewrite every process row under the migration lock.
+# Rows from before keep a NULL seq; none of them belongs to a graph. Only workflow processes
+# are indexed by graph (the queries repeat ``processgraphid <> ''`` so the planner can use the
+# partial index): a plain submit pays nothing for it.
+_SCHEMA_2 = """
+CREATE TABLE processgraphs (
+    seq BIGSERIAL NOT NULL, processgraphid TEXT PRIMARY KEY, colonyname TEXT NOT NULL,
+    initiatorid TEXT NOT NULL, initiatorname TEXT NOT NULL, state INTEGER NOT NULL,
+    submissiontime BIGINT NOT NULL, starttime BIGINT NOT NULL, endtime BIGINT NOT NULL,
+    rootprocessids TEXT NOT NULL, processids TEXT NOT NULL);
+CREATE INDEX processgraphs_state ON processgraphs (colonyname, state, submissiontime, seq);
+CREATE SEQUENCE processes_seq;
+ALTER TABLE processes ADD COLUMN seq BIGINT;
+ALTER TABLE processes ALTER COLUMN seq SET DEFAULT nextval('processes_seq');
+ALTER SEQUENCE processes_seq OWNED BY processes.seq;
+CREATE INDEX processes_graph ON processes (processgraphid, seq) WHERE processgraphid <> '';
+"""
+
 # (version, SQL): applied in order, each once, never edited once released (add a step instead).
-MIGRATIONS: list[tuple[int, str]] = [(1, _SCHEMA_1 + _COUNTERS)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _SCHEMA_1 + _COUNTERS), (2, _SCHEMA_2)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # pg_advisory_xact_lock key for migrations: replicas starting together apply each step once.
 MIGRATION_LOCK = 0x636F6C6F6E696573  # "colonies"
@@ -177,6 +204,12 @@ ASSIGN = (
     "WHERE e.colonyname = %s AND e.executorid = %s AND e.state = 1 FOR KEY SHARE) "
     f"RETURNING {_PROCESS}"
 )
+
+# ``ProcessUpdate`` fields stored as JSON text (``input`` is the wire's "in").
+_JSON_COLUMNS = ("output", "errors", "input", "parents", "children")
+
+# The columns ``_process_row`` fills, in table order (``seq`` takes its default).
+_INSERT_PROCESS = "INSERT INTO processes VALUES (" + ", ".join(["%s"] * 30) + ")"
 
 _PROCESS_ORDER = {
     ProcessState.WAITING: "prioritytime ASC",
@@ -214,6 +247,60 @@ def _process(row: DictRow) -> Process:
         input=json.loads(row["input"]),
         output=json.loads(row["output"]),
         errors=json.loads(row["errors"]),
+    )
+
+
+def _process_row(process: Process, cpu: int, memory: int) -> tuple[Any, ...]:
+    """The values of ``_INSERT_PROCESS`` for a process."""
+    spec = process.spec
+    cond = spec.conditions
+    names = [] if cond.executornames == ["*"] else cond.executornames
+    return (
+        process.processid,
+        cond.colonyname,
+        cond.executortype,
+        names,
+        cond.locationname,
+        spec.label,
+        process.initiatorid,
+        process.initiatorname,
+        process.state,
+        process.isassigned,
+        process.assignedexecutorid,
+        process.prioritytime,
+        parse_ns(process.submissiontime),
+        parse_ns(process.starttime),
+        parse_ns(process.endtime),
+        parse_ns(process.waitdeadline),
+        parse_ns(process.execdeadline),
+        process.retries,
+        spec.maxretries,
+        spec.maxexectime,
+        cpu,
+        memory,
+        process.processgraphid,
+        process.waitforparents,
+        _dumps(process.parents),
+        _dumps(process.children),
+        _dumps(spec.to_dict()),
+        _dumps(process.input),
+        _dumps(process.output),
+        _dumps(process.errors),
+    )
+
+
+def _graph(row: DictRow) -> ProcessGraph:
+    return ProcessGraph(
+        processgraphid=row["processgraphid"],
+        initiatorid=row["initiatorid"],
+        initiatorname=row["initiatorname"],
+        colonyname=row["colonyname"],
+        rootprocessids=json.loads(row["rootprocessids"]),
+        state=row["state"],
+        submissiontime=format_ns(row["submissiontime"]),
+        starttime=format_ns(row["starttime"]),
+        endtime=format_ns(row["endtime"]),
+        processids=json.loads(row["processids"]),
     )
 
 
@@ -362,6 +449,7 @@ class PostgresStore:
                 "users WHERE colonyname",
                 "locations WHERE colonyname",
                 "processes WHERE colonyname",
+                "processgraphs WHERE colonyname",
                 "functions WHERE colonyname",
                 "logs WHERE colonyname",
             ):
@@ -555,50 +643,16 @@ class PostgresStore:
     # --- processes
 
     async def add_process(self, process: Process, *, cpu: int, memory: int) -> None:
-        spec = process.spec
-        cond = spec.conditions
-        names = [] if cond.executornames == ["*"] else cond.executornames
-        row = (
-            process.processid,
-            cond.colonyname,
-            cond.executortype,
-            names,
-            cond.locationname,
-            spec.label,
-            process.initiatorid,
-            process.initiatorname,
-            process.state,
-            process.isassigned,
-            process.assignedexecutorid,
-            process.prioritytime,
-            parse_ns(process.submissiontime),
-            parse_ns(process.starttime),
-            parse_ns(process.endtime),
-            parse_ns(process.waitdeadline),
-            parse_ns(process.execdeadline),
-            process.retries,
-            spec.maxretries,
-            spec.maxexectime,
-            cpu,
-            memory,
-            process.processgraphid,
-            process.waitforparents,
-            _dumps(process.parents),
-            _dumps(process.children),
-            _dumps(spec.to_dict()),
-            _dumps(process.input),
-            _dumps(process.output),
-            _dumps(process.errors),
-        )
-        insert = "INSERT INTO processes VALUES (" + ", ".join(["%s"] * len(row)) + ")"
+        row = _process_row(process, cpu, memory)
+        insert = _INSERT_PROCESS.encode()
         pool = await self._get_pool()
         try:
             async with pool.connection() as conn:
                 if not process.attributes:  # the usual submit: one statement, one round trip
-                    await conn.execute(insert.encode(), row)
+                    await conn.execute(insert, row)
                     return
                 async with conn.transaction():
-                    await conn.execute(insert.encode(), row)
+                    await conn.execute(insert, row)
                     for attribute in process.attributes:
                         query, args = _upsert_attribute(attribute)
                         await conn.execute(query.encode(), args)
@@ -689,9 +743,11 @@ class PostgresStore:
         approved: bool = False,
     ) -> Process | None:
         changes = update.changed()
-        for key in ("output", "errors"):
+        for key in _JSON_COLUMNS:
             if key in changes:
                 changes[key] = _dumps(changes[key])
+        # ``waitforparents`` is in the predicate of the partial index ``processes_assign``: such
+        # an update is never HOT, so PostgreSQL moves the row in or out of that index with it.
         sets = ", ".join(f"{k} = %s" for k in changes) or "processid = processid"
         where, args = "processid = %s", [*changes.values(), processid]
         if states:
@@ -748,6 +804,131 @@ class PostgresStore:
         counts = dict.fromkeys(range(5), 0)
         for row in await self._all(
             f"SELECT state, sum(n) AS n FROM process_counts {where} GROUP BY state", args
+        ):
+            counts[row["state"]] = int(row["n"])
+        return ProcessCounts(*(counts[s] for s in range(5)))
+
+    # --- process graphs (workflows)
+
+    async def add_processgraph(self, graph: ProcessGraph, processes: list[NewProcess]) -> None:
+        attributes = [_upsert_attribute(a)[1] for new in processes for a in new.process.attributes]
+        pool = await self._get_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO processgraphs (processgraphid, colonyname, initiatorid, "
+                    "initiatorname, state, submissiontime, starttime, endtime, rootprocessids, "
+                    "processids) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        graph.processgraphid,
+                        graph.colonyname,
+                        graph.initiatorid,
+                        graph.initiatorname,
+                        graph.state,
+                        parse_ns(graph.submissiontime),
+                        parse_ns(graph.starttime),
+                        parse_ns(graph.endtime),
+                        _dumps(graph.rootprocessids),
+                        _dumps(graph.processids),
+                    ),
+                )
+                async with conn.cursor() as cur:  # executemany: pipelined, one round trip
+                    await cur.executemany(
+                        _INSERT_PROCESS.encode(),
+                        [_process_row(new.process, new.cpu, new.memory) for new in processes],
+                    )
+                    if attributes:
+                        await cur.executemany(_UPSERT_ATTRIBUTE.encode(), attributes)
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"Process graph {graph.processgraphid} or one of its processes already exists"
+            ) from None
+
+    async def get_processgraph(self, processgraphid: str) -> ProcessGraph | None:
+        row = await self._one(
+            "SELECT * FROM processgraphs WHERE processgraphid = %s", (processgraphid,)
+        )
+        return _graph(row) if row else None
+
+    async def get_processgraphs(
+        self, colonyname: str, state: int, count: int
+    ) -> list[ProcessGraph]:
+        rows = await self._all(
+            "SELECT * FROM processgraphs WHERE colonyname = %s AND state = %s "
+            "ORDER BY submissiontime DESC, seq DESC LIMIT %s",
+            (colonyname, state, count),
+        )
+        return [_graph(r) for r in rows]
+
+    async def graph_processes(self, processgraphid: str) -> list[Process]:
+        rows = await self._all(
+            f"SELECT {_PROCESS} FROM processes "
+            "WHERE processgraphid = %s AND processgraphid <> '' ORDER BY seq",
+            (processgraphid,),
+        )
+        return [_process(r) for r in rows]
+
+    async def update_processgraph(
+        self,
+        processgraphid: str,
+        *,
+        state: int,
+        starttime: int | None = None,
+        endtime: int | None = None,
+        processids: list[str] | None = None,
+    ) -> ProcessGraph | None:
+        row = await self._one(
+            "UPDATE processgraphs SET state = %s, starttime = coalesce(%s::bigint, starttime), "
+            "endtime = coalesce(%s::bigint, endtime), "
+            "processids = coalesce(%s::text, processids) "
+            "WHERE processgraphid = %s RETURNING *",
+            (
+                state,
+                starttime,
+                endtime,
+                None if processids is None else _dumps(processids),
+                processgraphid,
+            ),
+        )
+        return _graph(row) if row else None
+
+    async def remove_processgraph(self, processgraphid: str) -> None:
+        await self._remove_graphs("processgraphid = %s", (processgraphid,))
+
+    async def remove_processgraphs(self, colonyname: str, state: int) -> None:
+        if state >= 0:
+            await self._remove_graphs("colonyname = %s AND state = %s", (colonyname, state))
+        else:
+            await self._remove_graphs("colonyname = %s", (colonyname,))
+
+    async def _remove_graphs(self, where: str, args: tuple[Any, ...]) -> None:
+        """Remove the graphs matching ``where`` with their processes (and the processes'
+        attributes) in one transaction, so no replica sees a graph without its processes. The
+        graphs go first: their row locks order this with a concurrent update of the same
+        graph, and the processes removed are those of the graphs actually removed."""
+        pool = await self._get_pool()
+        async with pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"DELETE FROM processgraphs WHERE {where} RETURNING processgraphid".encode(), args
+            )
+            graphs = [r["processgraphid"] for r in await cur.fetchall()]
+            if not graphs:
+                return
+            members = "processgraphid = ANY (%s) AND processgraphid <> ''"
+            await conn.execute(
+                "DELETE FROM attributes WHERE targetid IN "
+                f"(SELECT processid FROM processes WHERE {members})".encode(),
+                (graphs,),
+            )
+            await conn.execute(f"DELETE FROM processes WHERE {members}".encode(), (graphs,))
+
+    async def count_processgraphs(self, colonyname: str | None) -> ProcessCounts:
+        # A count over the graphs table (its (colonyname, state) index per colony): graphs are
+        # far fewer than processes, so no trigger-kept counters as for processes.
+        where, args = ("WHERE colonyname = %s", (colonyname,)) if colonyname else ("", ())
+        counts = dict.fromkeys(range(5), 0)
+        for row in await self._all(
+            f"SELECT state, count(*) AS n FROM processgraphs {where} GROUP BY state", args
         ):
             counts[row["state"]] = int(row["n"])
         return ProcessCounts(*(counts[s] for s in range(5)))
@@ -850,12 +1031,18 @@ class PostgresStore:
         return [_log(r) for r in rows]
 
 
+# Insert or replace an attribute; a replaced one moves last (as SQLite's new rowid).
+_UPSERT_ATTRIBUTE = (
+    "INSERT INTO attributes (attributeid, targetid, doc) VALUES (%s, %s, %s) "
+    "ON CONFLICT (attributeid) DO UPDATE SET seq = excluded.seq, "
+    "targetid = excluded.targetid, doc = excluded.doc"
+)
+
+
 def _upsert_attribute(attribute: Attribute) -> tuple[str, tuple[str, str, str]]:
-    """Insert or replace an attribute; a replaced one moves last (as SQLite's new rowid)."""
+    """``_UPSERT_ATTRIBUTE`` with its arguments for this attribute."""
     return (
-        "INSERT INTO attributes (attributeid, targetid, doc) VALUES (%s, %s, %s) "
-        "ON CONFLICT (attributeid) DO UPDATE SET seq = excluded.seq, "
-        "targetid = excluded.targetid, doc = excluded.doc",
+        _UPSERT_ATTRIBUTE,
         (attribute.attributeid, attribute.targetid, _dumps(attribute.to_dict())),
     )
 
