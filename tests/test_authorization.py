@@ -105,6 +105,22 @@ class World:
                 },
             },
         )
+        # a workflow whose root runs on ``executor`` (its priority puts it first), and another
+        # still WAITING
+        step = {
+            "nodename": "root",
+            "funcname": "f",
+            "priority": 50000,
+            "conditions": {"colonyname": "dev", "executortype": "t"},
+        }
+        workflow = {"colonyname": "dev", "functionspecs": [step]}
+        self.graph = self.ok("user", {"msgtype": "submitworkflowspecmsg", "spec": workflow})
+        self.graph_root = self.ok(
+            "executor", {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 1}
+        )["processid"]
+        assert self.graph_root == self.graph["rootprocessids"][0]
+        step["priority"] = -50000
+        self.waiting_graph = self.ok("user", {"msgtype": "submitworkflowspecmsg", "spec": workflow})
         self.function = self.ok(
             "executor",
             {
@@ -236,6 +252,48 @@ CASES: dict[str, tuple[Case, set[str]]] = {
     "searchlogsmsg": (
         lambda w: {"colonyname": "dev", "text": "x", "days": 1, "count": 10},
         {"executor", "user"},
+    ),
+    "submitworkflowspecmsg": (
+        lambda w: {
+            "spec": {
+                "colonyname": "dev",
+                "functionspecs": [
+                    {"nodename": "n", "funcname": "g", "conditions": {"executortype": "t"}}
+                ],
+            }
+        },
+        {"executor", "user"},
+    ),
+    "getprocessgraphmsg": (
+        lambda w: {"processgraphid": w.graph["processgraphid"]},
+        {"executor", "user"},
+    ),
+    "getprocessgraphsmsg": (
+        lambda w: {"colonyname": "dev", "count": 10, "state": 0},
+        {"executor", "user"},
+    ),
+    "removeprocessgraphmsg": (
+        lambda w: {"processgraphid": w.waiting_graph["processgraphid"]},
+        {"executor", "user"},
+    ),
+    "removeallprocessgraphsmsg": (lambda w: {"colonyname": "dev", "state": 2}, {"owner"}),
+    "cancelprocessgraphmsg": (
+        lambda w: {"processgraphid": w.graph["processgraphid"]},
+        {"executor", "user"},
+    ),
+    "addchildmsg": (
+        lambda w: {
+            "processgraphid": w.graph["processgraphid"],
+            "parentprocessid": w.graph_root,
+            "childprocessid": "",
+            "insert": False,
+            "spec": {
+                "nodename": "c",
+                "funcname": "g",
+                "conditions": {"colonyname": "dev", "executortype": "t"},
+            },
+        },
+        {"executor"},
     ),
 }
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from colonies import rpc
 from colonies.errors import (
@@ -33,12 +33,14 @@ from colonies.model import (
     FunctionSpec,
     Log,
     Process,
+    ProcessGraph,
     ProcessState,
     ServerInfo,
     Statistics,
     User,
     Wire,
     WireError,
+    WorkflowSpec,
 )
 
 T = TypeVar("T")
@@ -355,6 +357,105 @@ def get_functions(colonyname: str, executorname: str = "") -> Call[list[Function
 
 def remove_function(functionid: str) -> Call[None]:
     return _call("removefunctionmsg", _nothing, functionid=functionid)
+
+
+# --- workflows (process graphs) ----------------------------------------------------------
+
+
+class WorkflowSource(Protocol):
+    """Anything that builds a WorkflowSpec, such as ``colonies.workflow.Workflow``."""
+
+    def to_spec(self) -> WorkflowSpec: ...
+
+
+def workflow_spec(workflow: WorkflowSpec | WorkflowSource) -> WorkflowSpec:
+    return workflow if isinstance(workflow, WorkflowSpec) else workflow.to_spec()
+
+
+def submit_workflow(workflow: WorkflowSpec | WorkflowSource) -> Call[ProcessGraph]:
+    spec = workflow_spec(workflow)
+    return _call("submitworkflowspecmsg", ProcessGraph.from_dict, spec=spec.to_dict())
+
+
+def get_processgraph(processgraphid: str) -> Call[ProcessGraph]:
+    return _call("getprocessgraphmsg", ProcessGraph.from_dict, processgraphid=processgraphid)
+
+
+def get_processgraphs(
+    colonyname: str, count: int = 100, state: int = ProcessState.WAITING
+) -> Call[list[ProcessGraph]]:
+    return _call(
+        "getprocessgraphsmsg",
+        _list_of(ProcessGraph),
+        colonyname=colonyname,
+        count=count,
+        state=int(state),
+    )
+
+
+def remove_processgraph(processgraphid: str, *, all: bool = False) -> Call[None]:
+    return _call("removeprocessgraphmsg", _nothing, processgraphid=processgraphid, all=all)
+
+
+def remove_all_processgraphs(colonyname: str, state: int = -1) -> Call[None]:
+    return _call("removeallprocessgraphsmsg", _nothing, colonyname=colonyname, state=int(state))
+
+
+def cancel_processgraph(processgraphid: str) -> Call[None]:
+    return _call("cancelprocessgraphmsg", _nothing, processgraphid=processgraphid)
+
+
+def add_child(
+    processgraphid: str,
+    parentprocessid: str,
+    childprocessid: str,
+    spec: FunctionSpec,
+    nodename: str = "",
+    insert: bool = False,
+) -> Call[Process]:
+    if nodename:
+        spec = FunctionSpec.from_dict({**spec.to_dict(), "nodename": nodename})
+    return _call(
+        "addchildmsg",
+        Process.from_dict,
+        processgraphid=processgraphid,
+        parentprocessid=parentprocessid,
+        childprocessid=childprocessid,
+        insert=insert,
+        spec=spec.to_dict(),
+    )
+
+
+# Polling a graph until it ends: quick at first (short workflows), then every GRAPH_POLL_MAX s.
+GRAPH_POLL_START, GRAPH_POLL_MAX = 0.05, 1.0
+
+
+def wait_processgraph(
+    processgraphid: str,
+    timeout: float | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> Flow[ProcessGraph]:
+    """Poll the graph until it is SUCCESS, FAILED or CANCELLED (``WaitTimeout`` after
+    ``timeout`` s; ``None`` waits forever). The delay between reads doubles from
+    ``GRAPH_POLL_START`` up to ``GRAPH_POLL_MAX``; an unreachable server is retried too."""
+    deadline = None if timeout is None else clock() + timeout
+    delay = GRAPH_POLL_START
+    while True:
+        try:
+            graph: ProcessGraph = yield get_processgraph(processgraphid)
+            if graph.state in FINAL_STATES:
+                return graph
+        except TransportError:
+            if deadline is not None and clock() + delay >= deadline:
+                raise
+        if deadline is not None:
+            left = deadline - clock()
+            if left <= 0:
+                raise WaitTimeout(f"Workflow {processgraphid} did not finish within {timeout} s")
+            delay = min(delay, left)
+        yield Sleep(delay)
+        delay = min(delay * 2, GRAPH_POLL_MAX)
 
 
 # --- wait ---------------------------------------------------------------------------------

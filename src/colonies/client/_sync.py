@@ -18,9 +18,12 @@ from colonies.model import (
     FunctionSpec,
     Log,
     Process,
+    ProcessGraph,
+    ProcessState,
     ServerInfo,
     Statistics,
     User,
+    WorkflowSpec,
 )
 
 T = TypeVar("T")
@@ -314,6 +317,76 @@ class Client(BaseClient[Transport]):
         return self._run(
             r.wait(processid, timeout, executortype=executortype, colonyname=colonyname), prvkey
         )
+
+    # --- workflows (process graphs) -------------------------------------------------------
+
+    def submit_workflow(
+        self, workflow: WorkflowSpec | r.WorkflowSource, *, prvkey: str | None = None
+    ) -> ProcessGraph:
+        """Submit a workflow: a ``WorkflowSpec`` or a ``colonies.workflow.Workflow``.
+
+        Steps without dependencies start at once; the others wait until all their parents
+        succeeded, and get the parents' outputs as ``in``. Returns the new graph.
+        """
+        return self._send(r.submit_workflow(workflow), prvkey)
+
+    def get_processgraph(self, processgraphid: str, *, prvkey: str | None = None) -> ProcessGraph:
+        """The graph with its ``processids`` and the ``nodes``/``edges`` to draw it."""
+        return self._send(r.get_processgraph(processgraphid), prvkey)
+
+    def get_processgraphs(
+        self,
+        colonyname: str,
+        count: int = 100,
+        state: int = ProcessState.WAITING,
+        *,
+        prvkey: str | None = None,
+    ) -> list[ProcessGraph]:
+        """At most ``count`` (<= 100) graphs in ``state``, newest first."""
+        return self._send(r.get_processgraphs(colonyname, count, state), prvkey)
+
+    def remove_processgraph(self, processgraphid: str, *, prvkey: str | None = None) -> None:
+        """Remove a graph that is not running, with all its processes."""
+        return self._send(r.remove_processgraph(processgraphid), prvkey)
+
+    def remove_all_processgraphs(
+        self, colonyname: str, state: int = -1, *, prvkey: str | None = None
+    ) -> None:
+        """Needs the colony key; ``state=-1`` means any state (RUNNING cannot be chosen)."""
+        return self._send(r.remove_all_processgraphs(colonyname, state), prvkey)
+
+    def cancel_processgraph(self, processgraphid: str, *, prvkey: str | None = None) -> None:
+        """Cancel every waiting and running process of the graph, and the graph."""
+        return self._send(r.cancel_processgraph(processgraphid), prvkey)
+
+    def add_child(
+        self,
+        processgraphid: str,
+        parentprocessid: str,
+        childprocessid: str,
+        spec: FunctionSpec,
+        nodename: str = "",
+        insert: bool = False,
+        *,
+        prvkey: str | None = None,
+    ) -> Process:
+        """Add a step below ``parentprocessid``, a running process assigned to the caller.
+
+        ``insert=True`` puts it between the parent and the parent's children; otherwise it is
+        one more child of the parent (and, with ``childprocessid``, a parent of that waiting
+        process). ``nodename`` names the step (else ``spec.nodename``). Returns the new process.
+        """
+        call = r.add_child(processgraphid, parentprocessid, childprocessid, spec, nodename, insert)
+        return self._send(call, prvkey)
+
+    def wait_processgraph(
+        self, processgraphid: str, timeout: float | None = None, *, prvkey: str | None = None
+    ) -> ProcessGraph:
+        """Block until the graph is SUCCESS, FAILED or CANCELLED and return it.
+
+        ``timeout=None`` waits forever; otherwise ``WaitTimeout`` after ``timeout`` s.
+        """
+        return self._run(r.wait_processgraph(processgraphid, timeout), prvkey)
 
     # --- attributes, logs, functions ------------------------------------------------------
 

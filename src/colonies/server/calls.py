@@ -97,6 +97,8 @@ DATA_TYPES = frozenset(
         "addlogmsg",
         "addexecutorlogmsg",
         "addattributemsg",
+        "submitworkflowspecmsg",
+        "addchildmsg",
     }
 )
 RECORD_TYPES = frozenset(

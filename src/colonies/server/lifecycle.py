@@ -2,10 +2,12 @@
 expire and re-queue.
 
 Each change is the store's atomic call (an insert, the claiming ``assign`` or a compare-and-set
-``update_process``), then the reactions to it (function statistics today; workflow children,
-generators and crons later), then a signal. Handlers check who may do what and explain refusals;
-the sweeper decides what has expired; neither changes a process any other way, so a reaction
-added here happens whichever replica, handler or periodic job made the change.
+``update_process``), then a signal, then the reactions to it: function statistics, and for a
+process of a workflow its graph's (spec §6.5): children released when their parents succeeded,
+the other steps failed when one failed, the graph's own state. Handlers check who may do what
+and explain refusals; the sweeper decides what has expired; neither changes a process any
+other way, so a reaction added here happens whichever replica, handler or periodic job made the
+change.
 
 Every function returns the process as it is after the change, or ``None`` when the
 compare-and-set found it elsewhere (the caller says why, if it has to).
@@ -16,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from colonies.model import Executor, Process, ProcessState
+from colonies.model import Executor, Process, ProcessGraph, ProcessState, WorkflowSpec
+from colonies.server import graphs
 from colonies.server.context import ServerContext
-from colonies.store.base import ProcessUpdate
-from colonies.timeutil import NS, now_ns, parse_ns
+from colonies.server.specs import new_process, random_id
+from colonies.store.base import NewProcess, ProcessUpdate
+from colonies.timeutil import NS, format_ns, now_ns, parse_ns
 
 ACTIVE = (ProcessState.WAITING, ProcessState.RUNNING)
 
@@ -37,6 +41,7 @@ async def assign(
     process = await ctx.store.assign(executor, now_ns(), cpu=cpu, memory=memory)
     if process is not None:
         ctx.signals.process_changed(process)
+        await _graph_reaction(ctx, process)
     return process
 
 
@@ -78,6 +83,7 @@ async def close(
     if closed is not None:
         await _record_function_run(ctx, closed, now)
         ctx.signals.process_changed(closed)
+        await _graph_reaction(ctx, closed)
     return closed
 
 
@@ -86,11 +92,15 @@ async def fail(
 ) -> Process | None:
     """FAILED, from WAITING or RUNNING, by the assigned executor."""
     update = ProcessUpdate(state=ProcessState.FAILED, endtime=now_ns(), errors=errors)
-    return await _change(ctx, processid, update, ACTIVE, executorid=executorid, approved=True)
+    failed = await _change(ctx, processid, update, ACTIVE, executorid=executorid, approved=True)
+    if failed is not None:
+        await _graph_reaction(ctx, failed)
+    return failed
 
 
 async def cancel(ctx: ServerContext, processid: str) -> Process | None:
-    """CANCELLED, from WAITING or RUNNING (the caller checked the signer may)."""
+    """CANCELLED, from WAITING or RUNNING (the caller checked the signer may; a step of a
+    workflow is cancelled with its graph, ``cancel_graph``)."""
     update = ProcessUpdate(state=ProcessState.CANCELLED, endtime=now_ns())
     return await _change(ctx, processid, update, ACTIVE)
 
@@ -98,12 +108,20 @@ async def cancel(ctx: ServerContext, processid: str) -> Process | None:
 async def expire(ctx: ServerContext, process: Process, now: int) -> Process | None:
     """A process past its deadline: a WAITING one fails; a RUNNING one is re-queued for
     another try, or fails once its retries are used up (spec §6.4)."""
-    spec = process.spec
     if process.state == ProcessState.WAITING:
         update = ProcessUpdate(
             state=ProcessState.FAILED, endtime=now, errors=["Maximum waiting time limit exceeded"]
         )
-        return await _change(ctx, process.processid, update, [ProcessState.WAITING])
+        expired = await _change(ctx, process.processid, update, [ProcessState.WAITING])
+    else:
+        expired = await _expire_running(ctx, process, now)
+    if expired is not None and expired.state == ProcessState.FAILED:
+        await _graph_reaction(ctx, expired)
+    return expired
+
+
+async def _expire_running(ctx: ServerContext, process: Process, now: int) -> Process | None:
+    spec = process.spec
     if spec.maxretries > -1 and process.retries >= spec.maxretries:
         update = ProcessUpdate(
             state=ProcessState.FAILED, endtime=now, errors=["Maximum execution time limit exceeded"]
@@ -144,6 +162,189 @@ async def remove_executor(
         if process is not None:
             ctx.signals.process_changed(process)
     return requeued
+
+
+# --- workflows (spec §6.5) ------------------------------------------------------------------
+
+
+async def submit_workflow(
+    ctx: ServerContext,
+    spec: WorkflowSpec,
+    *,
+    initiatorid: str,
+    initiatorname: str,
+    root_args: list[Any] | None = None,
+    root_input: list[Any] | None = None,
+) -> ProcessGraph:
+    """Check a workflow spec (400 if it is not a valid DAG), store its graph and processes in
+    one transaction, and wake assigners for the roots.
+
+    ``root_args`` replaces the roots' ``args`` (and clears their ``kwargs``): a generator's
+    packed arguments. ``root_input`` becomes the roots' ``in``: a cron's previous outputs.
+    """
+    steps = graphs.plan(spec)
+    now = now_ns()
+    graphid = random_id()
+    ids = {step.name: random_id() for step in steps}
+    new: list[NewProcess] = []
+    for step in steps:
+        root = not step.parents
+        if root and root_args is not None:
+            step.spec.args, step.spec.kwargs = list(root_args), {}
+        created = new_process(
+            step.spec,
+            initiatorid=initiatorid,
+            initiatorname=initiatorname,
+            now=now,
+            cpu=step.cpu,
+            memory=step.memory,
+            processid=ids[step.name],
+            processgraphid=graphid,
+        )
+        process = created.process
+        process.waitforparents = not root
+        process.parents = [ids[name] for name in step.parents]
+        process.children = [ids[name] for name in step.children]
+        if root and root_input:
+            process.input = list(root_input)
+        new.append(created)
+    graph = ProcessGraph(
+        processgraphid=graphid,
+        initiatorid=initiatorid,
+        initiatorname=initiatorname,
+        colonyname=spec.colonyname,
+        rootprocessids=[ids[step.name] for step in steps if not step.parents],
+        state=ProcessState.WAITING,
+        submissiontime=format_ns(now),
+        processids=list(ids.values()),
+    )
+    await ctx.store.add_processgraph(graph, new)
+    for created in new:
+        if not created.process.waitforparents:
+            ctx.signals.process_changed(created.process)
+    return graph
+
+
+async def cancel_graph(ctx: ServerContext, processgraphid: str) -> ProcessGraph | None:
+    """CANCELLED: every WAITING or RUNNING process of the graph, then the graph itself."""
+    async with graphs.lock(processgraphid):
+        now = now_ns()
+        for process in await ctx.store.graph_processes(processgraphid):
+            if process.state in ACTIVE:
+                update = ProcessUpdate(state=ProcessState.CANCELLED, endtime=now)
+                await _change(ctx, process.processid, update, ACTIVE)
+        return await ctx.store.update_processgraph(
+            processgraphid, state=ProcessState.CANCELLED, endtime=now
+        )
+
+
+async def add_child(
+    ctx: ServerContext,
+    graph: ProcessGraph,
+    parent: Process,
+    child: NewProcess,
+    *,
+    executorid: str,
+    childprocessid: str = "",
+    insert: bool = False,
+) -> Process | None:
+    """Add a process to a running graph below ``parent`` (RUNNING, assigned to
+    ``executorid``); it waits for the parent like any child.
+
+    ``insert`` splices it in between the parent and the parent's children (they then wait for
+    it instead); otherwise it is one more child of the parent, and with ``childprocessid`` also
+    a parent of that (WAITING) process. Returns the new process as stored, or ``None`` when
+    the parent is no longer running on that executor (or the child no longer waiting).
+    """
+    new = child.process
+    new.waitforparents = True
+    new.parents = [parent.processid]
+    new.processgraphid = graph.processgraphid
+    async with graphs.lock(graph.processgraphid):
+        current = await ctx.store.get_process(parent.processid)
+        if current is None:
+            return None
+        below = list(current.children) if insert else [childprocessid] if childprocessid else []
+        new.children = below
+        await ctx.store.add_process(new, cpu=child.cpu, memory=child.memory)
+        children = [new.processid] if insert else [*current.children, new.processid]
+        claimed = await ctx.store.update_process(
+            parent.processid,
+            ProcessUpdate(children=children),
+            states=[ProcessState.RUNNING],
+            executorid=executorid,
+        )
+        if claimed is None:
+            await ctx.store.remove_process(new.processid)
+            return None
+        for pid in below:
+            grandchild = await ctx.store.get_process(pid)
+            if grandchild is None:
+                continue
+            parents = [p for p in grandchild.parents if not insert or p != parent.processid]
+            update = ProcessUpdate(parents=[*parents, new.processid], waitforparents=True)
+            await ctx.store.update_process(pid, update, states=[ProcessState.WAITING])
+        stored = await ctx.store.get_processgraph(graph.processgraphid)
+        if stored is not None:
+            await ctx.store.update_processgraph(
+                graph.processgraphid,
+                state=stored.state,
+                processids=[*stored.processids, new.processid],
+            )
+        return await ctx.store.get_process(new.processid)
+
+
+async def _graph_reaction(ctx: ServerContext, process: Process) -> None:
+    """After a process of a graph was assigned, closed or failed: release the children whose
+    parents all succeeded (their ``in`` = the parents' outputs), or fail every other active
+    process when one failed; then the graph's state (and start and end times)."""
+    if not process.processgraphid:
+        return
+    async with graphs.lock(process.processgraphid):
+        graph = await ctx.store.get_processgraph(process.processgraphid)
+        if graph is None:
+            return
+        members = await ctx.store.graph_processes(graph.processgraphid)
+        now = now_ns()
+        failed = next((p for p in members if p.state == ProcessState.FAILED), None)
+        changed: list[Process | None] = []
+        for member in members:
+            if failed is not None and member.state in ACTIVE:
+                reason = (
+                    f"Workflow {graph.processgraphid} failed: process {failed.processid} "
+                    f"({failed.spec.nodename}) failed"
+                )
+                update = ProcessUpdate(state=ProcessState.FAILED, endtime=now, errors=[reason])
+                changed.append(await _change(ctx, member.processid, update, ACTIVE))
+            elif failed is None and _waiting_for_parents(member):
+                by_id = {p.processid: p for p in members}
+                if graphs.ready(member, by_id):
+                    update = ProcessUpdate(waitforparents=False, input=graphs.inputs(member, by_id))
+                    changed.append(
+                        await _change(ctx, member.processid, update, [ProcessState.WAITING])
+                    )
+        if changed:
+            members = await ctx.store.graph_processes(graph.processgraphid)
+        await _set_graph_state(ctx, graph, graphs.graph_state(members), now)
+
+
+def _waiting_for_parents(process: Process) -> bool:
+    return process.state == ProcessState.WAITING and process.waitforparents
+
+
+async def _set_graph_state(ctx: ServerContext, graph: ProcessGraph, state: int, now: int) -> None:
+    """A graph only moves forward: WAITING, RUNNING, then one final state that stays."""
+    if graph.state in graphs.FINAL or state == graph.state:
+        return
+    if state == ProcessState.WAITING:  # a step went back to the queue: the graph has started
+        return
+    started = parse_ns(graph.starttime)
+    await ctx.store.update_processgraph(
+        graph.processgraphid,
+        state=state,
+        starttime=None if started else now,
+        endtime=now if state in graphs.FINAL else None,
+    )
 
 
 async def _change(

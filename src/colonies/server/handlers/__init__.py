@@ -97,6 +97,7 @@ def load() -> dict[str, Route]:
         processes,
         server,
         users,
+        workflows,
     )
 
     return HANDLERS

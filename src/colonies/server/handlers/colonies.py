@@ -74,6 +74,7 @@ async def get_colony(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def statistics(ctx: ServerContext, colonyname: str | None) -> Statistics:
     procs = await ctx.store.count_processes(colonyname)
     execs = await ctx.store.count_executors(colonyname)
+    flows = await ctx.store.count_processgraphs(colonyname)
     colonies = 1 if colonyname else len(await ctx.store.get_colonies())
     return Statistics(
         colonies=colonies,
@@ -85,6 +86,11 @@ async def statistics(ctx: ServerContext, colonyname: str | None) -> Statistics:
         successfulprocesses=procs.successful,
         failedprocesses=procs.failed,
         cancelledprocesses=procs.cancelled,
+        waitingworkflows=flows.waiting,
+        runningworkflows=flows.running,
+        successfulworkflows=flows.successful,
+        failedworkflows=flows.failed,
+        cancelledworkflows=flows.cancelled,
     )
 
 

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
-from colonies import crypto
 from colonies.errors import NO_PROCESS_MESSAGE
 from colonies.model import (
     INT64_MAX,
     INT64_MIN,
-    MAX_PRIORITY,
-    MIN_PRIORITY,
-    Attribute,
-    AttributeType,
     Executor,
     FunctionSpec,
     Process,
     ProcessState,
+    User,
 )
 from colonies.rpc import RPCError
 from colonies.server import lifecycle
@@ -32,25 +27,19 @@ from colonies.server.auth import (
 from colonies.server.context import ServerContext
 from colonies.server.dispatcher import Waiter
 from colonies.server.handlers import Msg, handles
-from colonies.timeutil import NS, format_ns, now_ns
+from colonies.server.specs import attribute_id as attribute_id  # used by functions
+from colonies.server.specs import check_spec, new_process, parse_resource
+from colonies.server.specs import random_id as random_id  # used by functions
+from colonies.timeutil import NS, now_ns
 from colonies.units import UNLIMITED, parse_cpu, parse_memory
 
-DAY_NS = 86_400 * NS
-# Go stores the spec's time limits and retries in 32-bit columns and refuses larger ones; the
-# bound also keeps deadlines (now + seconds * NS) inside int64.
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-MIB = 2**20
 MAX_COUNT = 100
 CLOSED = (ProcessState.SUCCESS, ProcessState.FAILED, ProcessState.CANCELLED)
 
 
-def random_id() -> str:
-    """IDs of processes and other server-made objects: SHA3-256 of a random UUID, like Go."""
-    return crypto.sha3_hex(str(uuid.uuid4()))
-
-
-def attribute_id(targetid: str, key: str, attributetype: int) -> str:
-    return crypto.sha3_hex(f"{targetid}{key}{attributetype}")
+def initiator_name(member: Executor | User) -> str:
+    """The name a process records for who submitted it (an executor's or a user's)."""
+    return member.executorname if isinstance(member, Executor) else member.name
 
 
 async def load_process(ctx: ServerContext, processid: str) -> Process:
@@ -74,66 +63,20 @@ async def assigned_process(ctx: ServerContext, msg: Msg, signer: str) -> Process
     return process
 
 
-def _parse_resource(parse: Any, text: str, what: str) -> int:
-    try:
-        return int(parse(text))
-    except ValueError as e:
-        raise RPCError(400, f"Invalid {what}: {e}") from None
-
-
-def _mebibytes(size: int) -> str:
-    return f"{size // MIB}Mi"
-
-
 @handles("submitfuncspecmsg")
 async def submit(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     spec = msg.obj("spec", FunctionSpec)
-    cond = spec.conditions
-    initiator = await require_member(ctx, signer, cond.colonyname)
-    if not MIN_PRIORITY <= spec.priority <= MAX_PRIORITY:
-        raise RPCError(
-            400,
-            f"Failed to submit function spec, priority outside range "
-            f"[{MIN_PRIORITY}, {MAX_PRIORITY}]",
-        )
-    if not cond.executortype and not cond.executornames:
-        raise RPCError(400, "Invalid function spec: conditions.executortype must be set")
-    for name in ("maxwaittime", "maxexectime", "maxretries"):  # INTEGER columns in Go's store
-        if not INT32_MIN <= getattr(spec, name) <= INT32_MAX:
-            raise RPCError(
-                400, f"Invalid function spec: {name} must be in [{INT32_MIN}, {INT32_MAX}]"
-            )
-    cpu = _parse_resource(parse_cpu, cond.cpu, "conditions.cpu")
-    memory = _parse_resource(parse_memory, cond.mem, "conditions.mem")
-    # Stored and answered the way Go re-reads them: millicores and whole MiB ("0m", "0Mi").
-    cond.cpu, cond.mem = f"{cpu}m", _mebibytes(memory)
-    cond.storage = _mebibytes(_parse_resource(parse_memory, cond.storage, "conditions.storage"))
-    cond.gpu.mem = _mebibytes(_parse_resource(parse_memory, cond.gpu.mem, "conditions.gpu.mem"))
-    if cond.executornames == ["*"]:
-        cond.executornames = []
-    now = now_ns()
-    processid = random_id()
-    process = Process(
-        processid=processid,
+    initiator = await require_member(ctx, signer, spec.conditions.colonyname)
+    cpu, memory = check_spec(spec)
+    new = new_process(
+        spec,
         initiatorid=signer,
-        initiatorname=initiator.executorname if isinstance(initiator, Executor) else initiator.name,
-        state=ProcessState.WAITING,
-        prioritytime=now - spec.priority * DAY_NS,
-        submissiontime=format_ns(now),
-        waitdeadline=format_ns(now + spec.maxwaittime * NS if spec.maxwaittime > 0 else 0),
-        spec=spec,
-        attributes=[
-            Attribute(
-                attributeid=attribute_id(processid, key, AttributeType.ENV),
-                targetid=processid,
-                targetcolonyname=cond.colonyname,
-                attributetype=AttributeType.ENV,
-                key=key,
-                value=value,
-            )
-            for key, value in spec.env.items()
-        ],
+        initiatorname=initiator_name(initiator),
+        now=now_ns(),
+        cpu=cpu,
+        memory=memory,
     )
+    process = new.process
     await lifecycle.submit(ctx, process, cpu=cpu, memory=memory)
     return process.to_dict()
 
@@ -145,8 +88,8 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     timeout = msg.integer("timeout")
     if timeout == 0:
         raise RPCError(400, "Invalid timeout value, timeout cannot be zero")
-    cpu = _parse_resource(parse_cpu, msg.text("availablecpu"), "availablecpu") or UNLIMITED
-    memory = _parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
+    cpu = parse_resource(parse_cpu, msg.text("availablecpu"), "availablecpu") or UNLIMITED
+    memory = parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
     deadline = time.monotonic() + max(timeout, 0)
     while True:
         await ctx.mark_alive(colonyname, executor.executorid)
@@ -249,7 +192,11 @@ async def process_history(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def remove_process(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     process = await member_process(ctx, msg, signer)
     if process.processgraphid:
-        raise RPCError(400, "Failed to remove process, process is part of a workflow")
+        raise RPCError(
+            400,
+            "Failed to remove, cannot remove a process part of a workflow, "
+            "delete the entire workflow instead",
+        )
     if process.state == ProcessState.RUNNING:
         raise RPCError(400, "Failed to remove process, cannot remove a running process")
     await ctx.store.remove_process(process.processid)
@@ -316,7 +263,11 @@ async def close_failed(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def cancel(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     process = await member_process(ctx, msg, signer)
     if process.processgraphid:
-        raise RPCError(400, "Failed to cancel process, process is part of a workflow")
+        raise RPCError(
+            400,
+            "Failed to cancel, cannot cancel a process part of a workflow, "
+            "cancel the entire workflow instead",
+        )
     if await lifecycle.cancel(ctx, process.processid) is None:
         raise await _cannot_close(ctx, process.processid, "cancel")
 
