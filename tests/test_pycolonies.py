@@ -143,3 +143,65 @@ def test_colony_management_by_server_owner(pc, live: LiveServer) -> None:  # typ
     assert [c["name"] for c in pc.list_colonies(live.server.prvkey)] == ["dev"]
     with pytest.raises(Exception, match="not server owner"):
         pc.list_colonies(live.colony.prvkey)
+
+
+def _step(live: LiveServer, node: str, *deps: str):  # type: ignore[no-untyped-def]
+    spec = pycolonies.func_spec(
+        func=node, args=[node], colonyname=live.colonyname, executortype="pyflow"
+    )
+    spec.nodename = node
+    spec.conditions.dependencies = list(deps)
+    return spec
+
+
+def test_workflow_api(pc, live: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    """pycolonies' workflow calls: submit a diamond, run it with outputs flowing into ``in``,
+    read the graph (a pydantic ProcessGraph with nodes and edges), add a child, list, remove."""
+    executor = _executor(pc, live, "py-flow", "pyflow")
+    steps = [
+        _step(live, "a"),
+        _step(live, "b", "a"),
+        _step(live, "c", "a"),
+        _step(live, "d", "c", "b"),
+    ]
+    workflow = pycolonies.Workflow(colonyname=live.colonyname, functionspecs=steps)
+    graph = pc.submit_workflow(workflow, executor.prvkey)
+    assert graph.state == 0 and len(graph.processids) == 4
+    assert pc.find_process("d", graph.processids, executor.prvkey).waitforparents
+
+    a = pc.assign(live.colonyname, 5, executor.prvkey)
+    assert a.spec.nodename == "a"
+    # a child added at run time, between a and its children
+    child = pycolonies.func_spec(
+        func="x", args=[], colonyname=live.colonyname, executortype="pyflow"
+    )
+    added = pc.add_child(graph.processgraphid, a.processid, "", child, "x", True, executor.prvkey)
+    assert added["spec"]["nodename"] == "x" and added["parents"] == [a.processid]
+    pc.close(a.processid, ["A"], executor.prvkey)
+    x = pc.assign(live.colonyname, 5, executor.prvkey)
+    assert x.processid == added["processid"] and x.input == ["A"]
+    pc.close(x.processid, ["X"], executor.prvkey)
+    middle = [pc.assign(live.colonyname, 5, executor.prvkey) for _ in range(2)]
+    assert sorted(p.spec.nodename for p in middle) == ["b", "c"]
+    assert all(p.input == ["X"] for p in middle)
+    for p in middle:
+        pc.close(p.processid, [p.spec.nodename.upper()], executor.prvkey)
+    d = pc.assign(live.colonyname, 5, executor.prvkey)
+    assert d.input == ["C", "B"]
+    pc.close(d.processid, ["D"], executor.prvkey)
+
+    done = pc.get_processgraph(graph.processgraphid, executor.prvkey)
+    assert done.state == 2 and len(done.nodes) == 5 and len(done.edges) == 5
+    assert {n.data["label"] for n in done.nodes} == {"a", "b", "c", "d", "x"}
+    listed = pc.get_processgraphs(live.colonyname, 10, executor.prvkey, state=2)
+    assert [g["processgraphid"] for g in listed] == [graph.processgraphid]
+    assert pc.get_processgraphs(live.colonyname, 10, executor.prvkey) == []  # WAITING
+    assert pc.stats(live.colonyname, executor.prvkey)["successfulworkflows"] == 1
+
+    pc.remove_processgraph(graph.processgraphid, executor.prvkey)
+    with pytest.raises(Exception, match="graph is nil"):
+        pc.get_processgraph(graph.processgraphid, executor.prvkey)
+    second = pc.submit_workflow(workflow, executor.prvkey)
+    pc.remove_all_processgraphs(live.colonyname, live.colony.prvkey)  # no state: WAITING
+    with pytest.raises(Exception, match="graph is nil"):
+        pc.get_processgraph(second.processgraphid, executor.prvkey)
