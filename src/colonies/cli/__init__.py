@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from colonies.cli import colony, database, dev, executor, function, process, security, server, wasm
+from colonies.cli import (
+    colony,
+    database,
+    dev,
+    executor,
+    function,
+    process,
+    security,
+    server,
+    wasm,
+    workflow,
+)
 
 app = typer.Typer(
     name="colonies",
@@ -18,6 +29,7 @@ app.add_typer(colony.app, name="colony")
 app.add_typer(executor.app, name="executor")
 app.add_typer(function.app, name="function")
 app.add_typer(process.app, name="process")
+app.add_typer(workflow.app, name="workflow")
 app.add_typer(security.app, name="security")
 app.add_typer(wasm.app, name="wasm")
 app.add_typer(database.app, name="database")
