@@ -37,10 +37,12 @@ from colonies.model import (
     FunctionSpec,
     Log,
     Process,
+    ProcessGraph,
     ProcessState,
     ServerInfo,
     Statistics,
     User,
+    WorkflowSpec,
 )
 
 KEY = "ddf7f7791208083b6a9ed975a72684f6406a269cfa36f1b1c32045c0a71fff05"
@@ -107,6 +109,9 @@ FUNCTION = Function(executorname="e1", colonyname="dev", funcname="echo")
 ATTRIBUTE = Attribute(targetid=PID, key="k", value="v")
 COLONY = Colony(colonyid=COLONY_ID, name="dev")
 USER = User(colonyname="dev", userid=KEY_ID, name="u")
+GID = "d" * 64
+WORKFLOW = WorkflowSpec(colonyname="dev", functionspecs=[FunctionSpec(nodename="a", funcname="f")])
+GRAPH = ProcessGraph(processgraphid=GID, colonyname="dev", processids=[PID]).to_dict()
 LOG = {"processid": PID, "colonyname": "dev", "executorname": "e1", "message": "m", "timestamp": 7}
 
 # (method, args, kwargs, message sent, reply payload, expected result)
@@ -192,6 +197,24 @@ CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], dict[str, Any], Any, Any
      [FUNCTION.to_dict()], [FUNCTION]),
     ("remove_function", ("c" * 64,), {},
      {"msgtype": "removefunctionmsg", "functionid": "c" * 64}, {}, None),
+    ("submit_workflow", (WORKFLOW,), {},
+     {"msgtype": "submitworkflowspecmsg", "spec": WORKFLOW.to_dict()},
+     GRAPH, ProcessGraph.from_dict(GRAPH)),
+    ("get_processgraph", (GID,), {}, {"msgtype": "getprocessgraphmsg", "processgraphid": GID},
+     GRAPH, ProcessGraph.from_dict(GRAPH)),
+    ("get_processgraphs", ("dev", 5, ProcessState.FAILED), {},
+     {"msgtype": "getprocessgraphsmsg", "colonyname": "dev", "count": 5, "state": 3},
+     None, []),
+    ("remove_processgraph", (GID,), {},
+     {"msgtype": "removeprocessgraphmsg", "processgraphid": GID, "all": False}, {}, None),
+    ("remove_all_processgraphs", ("dev",), {},
+     {"msgtype": "removeallprocessgraphsmsg", "colonyname": "dev", "state": -1}, {}, None),
+    ("cancel_processgraph", (GID,), {},
+     {"msgtype": "cancelprocessgraphmsg", "processgraphid": GID}, {}, None),
+    ("add_child", (GID, PID, "", SPEC, "n1", True), {},
+     {"msgtype": "addchildmsg", "processgraphid": GID, "parentprocessid": PID,
+      "childprocessid": "", "insert": True,
+      "spec": {**SPEC.to_dict(), "nodename": "n1"}}, PROCESS, Process.from_dict(PROCESS)),
 ]  # fmt: skip
 
 
@@ -217,7 +240,7 @@ async def test_each_method_sends_its_message_and_decodes_the_reply(
 
 def test_every_rpc_method_is_covered_and_both_clients_match() -> None:
     public = {n for n in vars(Client) if not n.startswith("_")}
-    lifecycle = {"close_transport", "wait", "server_info", "version"}
+    lifecycle = {"close_transport", "wait", "wait_processgraph", "server_info", "version"}
     assert public - lifecycle == {case[0] for case in CASES}
     for name in public:
         sync, asyn = getattr(Client, name), getattr(AsyncClient, name)
