@@ -307,6 +307,7 @@ async def _graph_reaction(ctx: ServerContext, process: Process) -> None:
         members = await ctx.store.graph_processes(graph.processgraphid)
         now = now_ns()
         failed = next((p for p in members if p.state == ProcessState.FAILED), None)
+        by_id = {p.processid: p for p in members}
         changed: list[Process | None] = []
         for member in members:
             if failed is not None and member.state in ACTIVE:
@@ -316,13 +317,9 @@ async def _graph_reaction(ctx: ServerContext, process: Process) -> None:
                 )
                 update = ProcessUpdate(state=ProcessState.FAILED, endtime=now, errors=[reason])
                 changed.append(await _change(ctx, member.processid, update, ACTIVE))
-            elif failed is None and _waiting_for_parents(member):
-                by_id = {p.processid: p for p in members}
-                if graphs.ready(member, by_id):
-                    update = ProcessUpdate(waitforparents=False, input=graphs.inputs(member, by_id))
-                    changed.append(
-                        await _change(ctx, member.processid, update, [ProcessState.WAITING])
-                    )
+            elif failed is None and _waiting_for_parents(member) and graphs.ready(member, by_id):
+                update = ProcessUpdate(waitforparents=False, input=graphs.inputs(member, by_id))
+                changed.append(await _change(ctx, member.processid, update, [ProcessState.WAITING]))
         if changed:
             members = await ctx.store.graph_processes(graph.processgraphid)
         await _set_graph_state(ctx, graph, graphs.graph_state(members), now)
