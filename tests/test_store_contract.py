@@ -1130,6 +1130,20 @@ async def test_updating_a_processgraph(store: Store) -> None:
     assert untouched is not None and untouched.state == WAITING
 
 
+async def test_a_processgraph_update_is_a_compare_and_set_on_its_state(store: Store) -> None:
+    """Replicas reacting to one graph at once: only the one that read the current state
+    writes, so an older state never lands over a newer one."""
+    await add_workflow(store, 1, 1, roots=[1])
+    assert await store.update_processgraph(gid(1), state=RUNNING, states=[WAITING]) is not None
+    assert await store.update_processgraph(gid(1), state=RUNNING, states=[WAITING]) is None
+    done = await store.update_processgraph(gid(1), state=SUCCESS, endtime=NS, states=[RUNNING])
+    assert done is not None and done.state == SUCCESS
+    late = await store.update_processgraph(gid(1), state=FAILED, states=[WAITING, RUNNING])
+    assert late is None
+    stored = await store.get_processgraph(gid(1))
+    assert stored is not None and (stored.state, stored.endtime) == (SUCCESS, format_ns(NS))
+
+
 async def test_removing_a_processgraph_removes_its_processes(store: Store) -> None:
     graph, processes = workflow(1, 1, 2, roots=[1])
     processes[1].process.attributes = [Attribute(attributeid="a2", targetid=pid(2), key="k")]

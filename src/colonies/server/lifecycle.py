@@ -26,6 +26,7 @@ from colonies.store.base import NewProcess, ProcessUpdate
 from colonies.timeutil import NS, format_ns, now_ns, parse_ns
 
 ACTIVE = (ProcessState.WAITING, ProcessState.RUNNING)
+GRAPH_CAS_TRIES = 5  # a graph's state moves at most 3 times; each lost race is a real move
 
 
 async def submit(ctx: ServerContext, process: Process, *, cpu: int, memory: int) -> None:
@@ -234,7 +235,7 @@ async def cancel_graph(ctx: ServerContext, processgraphid: str) -> ProcessGraph 
                 update = ProcessUpdate(state=ProcessState.CANCELLED, endtime=now)
                 await _change(ctx, process.processid, update, ACTIVE)
         return await ctx.store.update_processgraph(
-            processgraphid, state=ProcessState.CANCELLED, endtime=now
+            processgraphid, state=ProcessState.CANCELLED, endtime=now, states=ACTIVE
         )
 
 
@@ -330,18 +331,31 @@ def _waiting_for_parents(process: Process) -> bool:
 
 
 async def _set_graph_state(ctx: ServerContext, graph: ProcessGraph, state: int, now: int) -> None:
-    """A graph only moves forward: WAITING, RUNNING, then one final state that stays."""
-    if graph.state in graphs.FINAL or state == graph.state:
-        return
-    if state == ProcessState.WAITING:  # a step went back to the queue: the graph has started
-        return
-    started = parse_ns(graph.starttime)
-    await ctx.store.update_processgraph(
-        graph.processgraphid,
-        state=state,
-        starttime=None if started else now,
-        endtime=now if state in graphs.FINAL else None,
-    )
+    """A graph only moves forward: WAITING, RUNNING, then one final state that stays.
+
+    A compare-and-set on the state read: another replica may react to the same graph at the
+    same time (the lock in ``graphs`` is per replica). When it moved the graph first, the state
+    is read again and computed again from the members, a bounded number of times."""
+    for _ in range(GRAPH_CAS_TRIES):
+        if graph.state in graphs.FINAL or state == graph.state:
+            return
+        if state == ProcessState.WAITING:  # a step went back to the queue: the graph started
+            return
+        started = parse_ns(graph.starttime)
+        updated = await ctx.store.update_processgraph(
+            graph.processgraphid,
+            state=state,
+            starttime=None if started else now,
+            endtime=now if state in graphs.FINAL else None,
+            states=[graph.state],
+        )
+        if updated is not None:
+            return
+        reread = await ctx.store.get_processgraph(graph.processgraphid)
+        if reread is None:
+            return
+        graph = reread
+        state = graphs.graph_state(await ctx.store.graph_processes(graph.processgraphid))
 
 
 async def _change(

@@ -266,9 +266,12 @@ class Store(Protocol):
         starttime: int | None = None,
         endtime: int | None = None,
         processids: list[str] | None = None,
+        states: Collection[int] = (),
     ) -> ProcessGraph | None:
-        """Set the graph's state (and times, and its process list after ``addchildmsg``);
-        returns it, or ``None`` if there is no such graph."""
+        """Set the graph's state (and times, and its process list after ``addchildmsg``) if it
+        is in one of ``states`` (any, when empty): a compare-and-set, so replicas reacting to
+        the same graph cannot write an older state over a newer one. Returns the graph, or
+        ``None`` if there is no such graph or it was in another state."""
 
     async def remove_processgraph(self, processgraphid: str) -> None:
         """Remove the graph and all its processes."""

@@ -876,18 +876,21 @@ class PostgresStore:
         starttime: int | None = None,
         endtime: int | None = None,
         processids: list[str] | None = None,
+        states: Collection[int] = (),
     ) -> ProcessGraph | None:
         row = await self._one(
             "UPDATE processgraphs SET state = %s, starttime = coalesce(%s::bigint, starttime), "
             "endtime = coalesce(%s::bigint, endtime), "
             "processids = coalesce(%s::text, processids) "
-            "WHERE processgraphid = %s RETURNING *",
+            "WHERE processgraphid = %s AND (%s OR state = ANY(%s)) RETURNING *",
             (
                 state,
                 starttime,
                 endtime,
                 None if processids is None else _dumps(processids),
                 processgraphid,
+                not states,
+                list(states),
             ),
         )
         return _graph(row) if row else None

@@ -716,16 +716,19 @@ class SQLiteStore:
         starttime: int | None = None,
         endtime: int | None = None,
         processids: list[str] | None = None,
+        states: Collection[int] = (),
     ) -> ProcessGraph | None:
+        guard = f" AND state IN ({','.join('?' * len(states))})" if states else ""
         row = self._one(
             "UPDATE processgraphs SET state = ?, starttime = coalesce(?, starttime), "
             "endtime = coalesce(?, endtime), processids = coalesce(?, processids) "
-            "WHERE processgraphid = ? RETURNING *",
+            f"WHERE processgraphid = ?{guard} RETURNING *",
             state,
             starttime,
             endtime,
             None if processids is None else _dumps(processids),
             processgraphid,
+            *states,
         )
         return self._graph(row) if row else None
 
