@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import sys
 import time
@@ -331,7 +332,13 @@ class Executor:
         funcname = process.spec.funcname
         self.emit("status", f"running {funcname}", processid=process.processid, funcname=funcname)
         started = time.perf_counter()
-        ctx = ExecutionContext(process, self.executorname, self.executortype, self.colonyname)
+        ctx = ExecutionContext(
+            process,
+            self.executorname,
+            self.executortype,
+            self.colonyname,
+            functools.partial(self.client.add_child, prvkey=self.prvkey),
+        )
         error: str | None = None
         output: list[Any] = []
         try:

@@ -11,7 +11,8 @@ A module of functions declares a ``FunctionSet`` and decorates plain Python func
         return text.upper()
 
 Arguments come from the process's ``spec.args`` (positional) and ``spec.kwargs``. A function that
-declares a parameter named ``ctx`` also gets an ``ExecutionContext``. The return value becomes the
+declares a parameter named ``ctx`` also gets an ``ExecutionContext`` (the process, the executor,
+and ``add_child`` for steps of a workflow). The return value becomes the
 process output: ``None`` -> ``[]``, a list or tuple as is, anything else as a one-element list.
 An exception fails the process with its message. Stdlib only (runs in Pyodide).
 """
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
-from colonies.model import Process
+from colonies.model import FunctionSpec, Process
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,14 +35,39 @@ class FunctionError(Exception):
     """A process cannot run: unknown function or arguments that do not fit it."""
 
 
+AddChild = Callable[..., Awaitable[Process]]
+
+
 @dataclass(frozen=True)
 class ExecutionContext:
-    """What a function may want to know about the run it is part of."""
+    """What a function may want to know about the run it is part of, and what it may do to it:
+    a step of a workflow may add steps below itself (a dynamic workflow)."""
 
     process: Process
     executorname: str
     executortype: str
     colonyname: str
+    adder: AddChild | None = None
+
+    async def add_child(
+        self, spec: FunctionSpec, *, nodename: str = "", insert: bool = False
+    ) -> Process:
+        """Add a step below this (running) process of a workflow; it runs once this one has
+        succeeded, with this one's output as its ``in``. ``insert=True`` puts it between this
+        process and its children (they then wait for the new step). Call from an ``async def``
+        function (a plain function may use ``asyncio.run_coroutine_threadsafe`` on a host)."""
+        if not self.process.processgraphid:
+            raise FunctionError("add_child: this process is not part of a workflow")
+        if self.adder is None:
+            raise FunctionError("add_child: this executor cannot add workflow steps")
+        return await self.adder(
+            self.process.processgraphid,
+            self.process.processid,
+            "",
+            spec,
+            nodename or spec.nodename,
+            insert,
+        )
 
 
 class FunctionSet:
