@@ -340,3 +340,32 @@ def test_ui_keeps_ticking_while_python_boots(dev: DevServer, page: Page) -> None
     for runtime in ("pyodide.asm.wasm", "python_stdlib.zip", "colonies.zip"):
         assert not any(url.endswith(runtime) for url in fetched), fetched
     assert page.evaluate("typeof globalThis.loadPyodide") == "undefined"
+
+
+def test_workflow_steps_run_in_the_browser(dev: DevServer, page: Page, tmp_path: Path) -> None:
+    """A two-step workflow submitted from the CLI runs in the page, which shows each step's
+    workflow ID."""
+    open_executor(page, dev)
+    start_executor(page)
+    conditions = {"colonyname": "dev", "executortype": "wasm"}
+    specs = [
+        {"nodename": "first", "funcname": "echo", "args": ["one"], "conditions": conditions},
+        {
+            "nodename": "second",
+            "funcname": "echo",
+            "args": ["two"],
+            "conditions": {**conditions, "dependencies": ["first"]},
+        },
+    ]
+    spec = tmp_path / "workflow.json"
+    spec.write_text(json.dumps(specs))
+    submitted = cli(dev, "workflow", "submit", "--spec", str(spec), "--wait")
+    assert submitted.returncode == 0, submitted.stderr
+    graphid = submitted.stdout.split()[0]
+    wait_for(page, "colonies.counters.completed === 2")
+    badges = page.locator(".log-graph")
+    expect(badges).to_have_count(2)
+    expect(badges.first).to_have_text(f"wf {graphid[:8]}")
+    assert page.locator(".log-graph").first.get_attribute("title") == (
+        f"Step of workflow {graphid}"
+    )

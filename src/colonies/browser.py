@@ -134,6 +134,7 @@ class _Reporter:
             "processid": event.processid,
             "funcname": event.funcname,
             "seconds": event.seconds,
+            "processgraphid": event.processgraphid,
         }
         if event.kind == "status" and event.message.startswith(_FREQUENT):
             self._throttle(message)

@@ -62,6 +62,7 @@ class ExecutorEvent:
     processid: str = ""
     funcname: str = ""
     seconds: float = 0.0
+    processgraphid: str = ""  # the workflow a process is a step of
 
 
 class RegistrationError(ColoniesError):
@@ -366,13 +367,21 @@ class Executor:
                     processid=pid,
                     funcname=funcname,
                     seconds=seconds,
+                    processgraphid=process.processgraphid,
                 )
             else:
                 await self._retry(
                     "fail", lambda: self.client.fail(pid, [error], prvkey=self.prvkey)
                 )
                 self.failed += 1
-                self.emit("failed", error, processid=pid, funcname=funcname, seconds=seconds)
+                self.emit(
+                    "failed",
+                    error,
+                    processid=pid,
+                    funcname=funcname,
+                    seconds=seconds,
+                    processgraphid=process.processgraphid,
+                )
         except ServerError as e:  # e.g. cancelled or timed out meanwhile: nothing to report to
             self.emit("log", f"could not report process {pid}: {e.message}", processid=pid)
 

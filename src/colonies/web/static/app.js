@@ -195,6 +195,13 @@ function logRow(entry) {
 
   li.append(time, kind, msg);
 
+  if (entry.processgraphid) {
+    const graph = document.createElement("span");
+    graph.className = "log-graph";
+    graph.title = `Step of workflow ${entry.processgraphid}`;
+    graph.textContent = `wf ${entry.processgraphid.slice(0, 8)}`;
+    li.append(graph);
+  }
   if (entry.processid) {
     const pid = document.createElement("span");
     pid.className = "log-pid";
@@ -744,6 +751,7 @@ function onMessage(data) {
           processid: data.processid ? String(data.processid) : "",
           funcname: data.funcname ? String(data.funcname) : "",
           seconds: typeof data.seconds === "number" ? data.seconds : undefined,
+          processgraphid: data.processgraphid ? String(data.processgraphid) : "",
         });
       } else {
         addLog(kind === "error" ? "error" : "log", String(data.message ?? ""), {
