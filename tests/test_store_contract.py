@@ -37,11 +37,13 @@ from colonies.model import (
     Capabilities,
     Colony,
     Conditions,
+    Cron,
     Executor,
     ExecutorState,
     Function,
     FunctionArg,
     FunctionSpec,
+    Generator,
     Hardware,
     Location,
     Log,
@@ -1539,3 +1541,222 @@ async def test_an_unregistered_executor_keeps_no_process(store: Store) -> None:
     assert [p.processid for p in running if p.assignedexecutorid in gone] == []
     counts = await store.count_processes("dev")
     assert counts.waiting + counts.running == n and counts.running == len(running)
+
+
+# --- crons and generators
+
+
+def cron(i: int, *, colony: str = "dev", nextrun: int = 0, **fields: Any) -> Cron:
+    return Cron(
+        cronid=f"c{i:063x}",
+        colonyname=colony,
+        name=fields.pop("name", f"cron{i}"),
+        interval=fields.pop("interval", 10),
+        nextrun=format_ns(nextrun),
+        workflowspec='{"colonyname":"dev","functionspecs":[]}',
+        initiatorid="b" * 64,
+        initiatorname="u",
+        **fields,
+    )
+
+
+def generator(i: int, *, colony: str = "dev", **fields: Any) -> Generator:
+    return Generator(
+        generatorid=f"9{i:063x}",
+        colonyname=colony,
+        name=fields.pop("name", f"gen{i}"),
+        workflowspec='{"colonyname":"dev","functionspecs":[]}',
+        trigger=fields.pop("trigger", 3),
+        timeout=fields.pop("timeout", -1),
+        initiatorid="b" * 64,
+        initiatorname="u",
+        **fields,
+    )
+
+
+async def test_a_cron_reads_back_as_stored_and_is_unique_by_name(store: Store) -> None:
+    c = cron(1, cronexpression="0/5 * * * * *", interval=-1, waitforprevprocessgraph=True)
+    await store.add_cron(c)
+    got = await store.get_cron(c.cronid)
+    assert got is not None and got.to_dict() == c.to_dict()
+    with pytest.raises(AlreadyExists, match="Cron with name <cron1> in Colony <dev> already"):
+        await store.add_cron(cron(2, name="cron1"))
+    await add_colony(store, "other")
+    await store.add_cron(cron(3, name="cron1", colony="other"))  # names are per colony
+    assert await store.get_cron("nope") is None
+
+
+async def test_crons_list_per_colony_in_insertion_order(store: Store) -> None:
+    await add_colony(store, "other")
+    for i in (5, 2, 9):
+        await store.add_cron(cron(i))
+    await store.add_cron(cron(7, colony="other"))
+    assert [c.name for c in await store.get_crons("dev", 10)] == ["cron5", "cron2", "cron9"]
+    assert [c.name for c in await store.get_crons("dev", 2)] == ["cron5", "cron2"]
+    assert [c.name for c in await store.get_crons("other", 10)] == ["cron7"]
+    assert await store.get_crons("nope", 10) == []
+    await store.remove_cron(cron(2).cronid)
+    assert await store.get_cron(cron(2).cronid) is None
+    assert [c.name for c in await store.get_crons("dev", 10)] == ["cron5", "cron9"]
+
+
+async def test_advance_cron_is_a_compare_and_set_on_nextrun(store: Store) -> None:
+    c = cron(1)
+    await store.add_cron(c)
+    assert await store.advance_cron(c.cronid, expected_nextrun=5, nextrun=9) is False
+    assert await store.advance_cron(c.cronid, expected_nextrun=0, nextrun=10 * NS) is True
+    got = await store.get_cron(c.cronid)
+    assert got is not None and parse_ns(got.nextrun) == 10 * NS
+    assert parse_ns(got.lastrun) == 0 and got.prevprocessgraphid == ""
+    assert await store.advance_cron(
+        c.cronid, expected_nextrun=10 * NS, nextrun=20 * NS, lastrun=11 * NS
+    )
+    assert await store.advance_cron(
+        c.cronid, expected_nextrun=20 * NS, nextrun=20 * NS, prevprocessgraphid="g1"
+    )
+    got = await store.get_cron(c.cronid)
+    assert got is not None
+    assert (parse_ns(got.nextrun), parse_ns(got.lastrun), got.prevprocessgraphid) == (
+        20 * NS,
+        11 * NS,
+        "g1",
+    )
+    assert await store.advance_cron("nope", expected_nextrun=0, nextrun=1) is False
+
+
+async def test_due_crons_are_the_new_and_the_past_ones_earliest_first(store: Store) -> None:
+    await store.add_cron(cron(1, nextrun=30 * NS))
+    await store.add_cron(cron(2, nextrun=10 * NS))
+    await store.add_cron(cron(3))  # never evaluated
+    await store.add_cron(cron(4, nextrun=20 * NS))
+    due = await store.due_crons(25 * NS, 10)
+    assert [c.name for c in due] == ["cron3", "cron2", "cron4"]
+    assert [c.name for c in await store.due_crons(25 * NS, 1)] == ["cron3"]
+    assert [c.name for c in await store.due_crons(10 * NS, 10)] == ["cron3"]  # strictly past
+
+
+async def test_concurrent_advances_of_one_cron_have_one_winner(
+    store: Store, open_store: Opener
+) -> None:
+    """Two replicas (and many tasks in each) fire one due cron: exactly one wins."""
+    await store.add_cron(cron(1, nextrun=5 * NS))
+    replica = open_store()
+    try:
+        results = await asyncio.gather(
+            *(
+                (store, replica)[k % 2].advance_cron(
+                    cron(1).cronid, expected_nextrun=5 * NS, nextrun=(10 + k) * NS, lastrun=6 * NS
+                )
+                for k in range(20)
+            )
+        )
+        assert results.count(True) == 1
+        got = await replica.get_cron(cron(1).cronid)
+        assert got is not None and parse_ns(got.nextrun) == (10 + results.index(True)) * NS
+    finally:
+        await replica.close()
+
+
+async def test_a_generator_reads_back_and_is_unique_by_name(store: Store) -> None:
+    g = generator(1, trigger=5, timeout=2)
+    await store.add_generator(g)
+    got = await store.get_generator(g.generatorid)
+    assert got is not None and got.to_dict() == g.to_dict()
+    by_name = await store.get_generator_by_name("dev", "gen1")
+    assert by_name is not None and by_name.generatorid == g.generatorid
+    assert await store.get_generator_by_name("dev", "nope") is None
+    assert await store.get_generator("nope") is None
+    with pytest.raises(AlreadyExists, match="Generator with name <gen1> in Colony <dev>"):
+        await store.add_generator(generator(2, name="gen1"))
+
+
+async def test_generators_list_per_colony_and_removal_drops_their_args(store: Store) -> None:
+    await add_colony(store, "other")
+    for i in (4, 1):
+        await store.add_generator(generator(i))
+    await store.add_generator(generator(8, colony="other"))
+    assert [g.name for g in await store.get_generators("dev", 10)] == ["gen4", "gen1"]
+    assert [g.name for g in await store.get_generators("dev", 1)] == ["gen4"]
+    assert await store.pack_generator_arg(generator(4).generatorid, "x", 1 * NS)
+    await store.remove_generator(generator(4).generatorid)
+    assert await store.get_generator(generator(4).generatorid) is None
+    assert await store.count_generator_args(generator(4).generatorid) == 0
+    assert [g.name for g in await store.get_generators("dev", 10)] == ["gen1"]
+
+
+async def test_packing_queues_args_in_order_and_sets_firstpack_once(store: Store) -> None:
+    g = generator(1)
+    await store.add_generator(g)
+    assert await store.pack_generator_arg("nope", "x", 1 * NS) is False
+    assert await store.pending_generators(10) == []
+    for k, arg in enumerate(["a", "b", "", "c"]):
+        assert await store.pack_generator_arg(g.generatorid, arg, (k + 1) * NS)
+    got = await store.get_generator(g.generatorid)
+    assert got is not None and parse_ns(got.firstpack) == 1 * NS
+    assert await store.count_generator_args(g.generatorid) == 4
+    args = await store.generator_args(g.generatorid, 10)
+    assert [a for _, a in args] == ["a", "b", "", "c"]
+    assert len({argid for argid, _ in args}) == 4
+    assert [a for _, a in await store.generator_args(g.generatorid, 2)] == ["a", "b"]
+    await store.add_generator(generator(2))
+    assert [x.name for x in await store.pending_generators(10)] == ["gen1"]
+
+
+async def test_consuming_args_is_a_compare_and_set_with_lastrun(store: Store) -> None:
+    g = generator(1)
+    await store.add_generator(g)
+    for arg in "abcde":
+        await store.pack_generator_arg(g.generatorid, arg, 1 * NS)
+    args = await store.generator_args(g.generatorid, 10)
+    first = [argid for argid, _ in args[:3]]
+    assert await store.consume_generator_args(g.generatorid, first, 7 * NS) == ["a", "b", "c"]
+    got = await store.get_generator(g.generatorid)
+    assert got is not None and parse_ns(got.lastrun) == 7 * NS
+    assert parse_ns(got.firstpack) == 1 * NS
+    # consumed already (one of them): nothing changes, not even the others or lastrun
+    rest = [argid for argid, _ in args[2:]]
+    assert await store.consume_generator_args(g.generatorid, rest, 9 * NS) == []
+    assert [a for _, a in await store.generator_args(g.generatorid, 10)] == ["d", "e"]
+    got = await store.get_generator(g.generatorid)
+    assert got is not None and parse_ns(got.lastrun) == 7 * NS
+    assert await store.consume_generator_args(g.generatorid, [], 9 * NS) == []
+    assert await store.consume_generator_args(g.generatorid, rest[1:], 9 * NS) == ["d", "e"]
+    assert await store.count_generator_args(g.generatorid) == 0
+    assert await store.pending_generators(10) == []
+
+
+async def test_concurrent_consumers_of_the_same_args_have_one_winner(
+    store: Store, open_store: Opener
+) -> None:
+    g = generator(1)
+    await store.add_generator(g)
+    for arg in "abc":
+        await store.pack_generator_arg(g.generatorid, arg, 1 * NS)
+    argids = [argid for argid, _ in await store.generator_args(g.generatorid, 10)]
+    replica = open_store()
+    try:
+        results = await asyncio.gather(
+            *(
+                (store, replica)[k % 2].consume_generator_args(g.generatorid, argids, k * NS)
+                for k in range(10)
+            )
+        )
+        assert [r for r in results if r] == [["a", "b", "c"]]
+    finally:
+        await replica.close()
+
+
+async def test_removing_a_colony_removes_its_crons_and_generators(store: Store) -> None:
+    await add_colony(store, "other")
+    await store.add_cron(cron(1))
+    await store.add_generator(generator(1))
+    await store.pack_generator_arg(generator(1).generatorid, "x", 1 * NS)
+    await store.add_cron(cron(2, colony="other"))
+    await store.add_generator(generator(2, colony="other"))
+    await store.pack_generator_arg(generator(2).generatorid, "y", 1 * NS)
+    await store.remove_colony("dev")
+    assert await store.get_cron(cron(1).cronid) is None
+    assert await store.get_generator(generator(1).generatorid) is None
+    assert await store.count_generator_args(generator(1).generatorid) == 0
+    assert await store.get_cron(cron(2).cronid) is not None
+    assert await store.count_generator_args(generator(2).generatorid) == 1

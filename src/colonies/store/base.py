@@ -18,8 +18,10 @@ from typing import Any, Protocol
 from colonies.model import (
     Attribute,
     Colony,
+    Cron,
     Executor,
     Function,
+    Generator,
     Location,
     Log,
     Process,
@@ -281,3 +283,72 @@ class Store(Protocol):
 
     async def count_processgraphs(self, colonyname: str | None) -> ProcessCounts:
         """Graphs by state, for the workflow counters of statistics."""
+
+    # --- crons and generators
+    async def add_cron(self, cron: Cron) -> None:
+        """Store a new cron (``cronid`` set by the caller); ``AlreadyExists`` if its colony has
+        a cron of that name already."""
+
+    async def get_cron(self, cronid: str) -> Cron | None:
+        """The cron as stored (``checkerperiod`` 0: the handler sets it)."""
+
+    async def get_crons(self, colonyname: str, count: int) -> list[Cron]:
+        """The colony's crons in the order they were added, at most ``count``."""
+
+    async def remove_cron(self, cronid: str) -> None: ...
+
+    async def advance_cron(
+        self,
+        cronid: str,
+        *,
+        expected_nextrun: int,
+        nextrun: int,
+        lastrun: int | None = None,
+        prevprocessgraphid: str | None = None,
+    ) -> bool:
+        """Compare-and-set: set ``nextrun`` (and ``lastrun``, ``prevprocessgraphid`` when
+        given) only if the stored ``nextrun`` is still ``expected_nextrun``. Returns whether it
+        did. Of replicas (or a checker and ``runcronmsg``) that read the same ``nextrun`` and
+        race to fire the cron, exactly one wins; only the winner starts the workflow."""
+
+    async def due_crons(self, now: int, limit: int) -> list[Cron]:
+        """Crons never evaluated (``nextrun`` 0) or due (``nextrun < now``), at most ``limit``,
+        the earliest ``nextrun`` first."""
+
+    async def add_generator(self, generator: Generator) -> None:
+        """Store a new generator (``generatorid`` set by the caller, no packed args);
+        ``AlreadyExists`` if its colony has a generator of that name already."""
+
+    async def get_generator(self, generatorid: str) -> Generator | None:
+        """The generator as stored (``queuesize``/``checkerperiod`` 0: the handler sets
+        them)."""
+
+    async def get_generator_by_name(self, colonyname: str, name: str) -> Generator | None: ...
+
+    async def get_generators(self, colonyname: str, count: int) -> list[Generator]:
+        """The colony's generators in the order they were added, at most ``count``."""
+
+    async def remove_generator(self, generatorid: str) -> None:
+        """Remove the generator and its packed args."""
+
+    async def pack_generator_arg(self, generatorid: str, arg: str, now: int) -> bool:
+        """Queue ``arg`` for the generator, and set its ``firstpack`` to ``now`` if this is its
+        first pack ever, in one transaction. ``False`` (nothing queued) if there is no such
+        generator."""
+
+    async def generator_args(self, generatorid: str, limit: int) -> list[tuple[str, str]]:
+        """The generator's queued args as ``(argid, arg)``, oldest first, at most ``limit``."""
+
+    async def count_generator_args(self, generatorid: str) -> int:
+        """How many args are queued for the generator (its ``queuesize``)."""
+
+    async def pending_generators(self, limit: int) -> list[Generator]:
+        """Generators with at least one queued arg (the ones a checker must look at)."""
+
+    async def consume_generator_args(
+        self, generatorid: str, argids: list[str], lastrun: int
+    ) -> list[str]:
+        """Delete exactly the args ``argids`` and set the generator's ``lastrun``, in one
+        transaction, only if every one of them is still queued; returns their values in the
+        order of ``argids``, or ``[]`` (nothing changed) if any was consumed meanwhile. Two
+        checkers that read the same args cannot both submit a workflow for them."""

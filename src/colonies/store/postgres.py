@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -33,10 +34,12 @@ from psycopg_pool import AsyncConnectionPool
 from colonies.model import (
     Attribute,
     Colony,
+    Cron,
     Executor,
     ExecutorState,
     Function,
     FunctionSpec,
+    Generator,
     Location,
     Log,
     Process,
@@ -177,8 +180,31 @@ ALTER SEQUENCE processes_seq OWNED BY processes.seq;
 CREATE INDEX processes_graph ON processes (processgraphid, seq) WHERE processgraphid <> '';
 """
 
+# Crons and generators. ``nextrun`` and the queued generator args are columns: the leader's
+# checkers query them and fire with a compare-and-set on them (``advance_cron``,
+# ``consume_generator_args``), so replicas never fire one twice. ``seq`` keeps insertion order.
+_SCHEMA_3 = """
+CREATE TABLE crons (
+    seq BIGSERIAL NOT NULL, cronid TEXT PRIMARY KEY, colonyname TEXT NOT NULL,
+    name TEXT NOT NULL, nextrun BIGINT NOT NULL, lastrun BIGINT NOT NULL,
+    prevprocessgraphid TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (colonyname, name));
+CREATE INDEX crons_nextrun ON crons (nextrun);
+CREATE TABLE generators (
+    seq BIGSERIAL NOT NULL, generatorid TEXT PRIMARY KEY, colonyname TEXT NOT NULL,
+    name TEXT NOT NULL, firstpack BIGINT NOT NULL, lastrun BIGINT NOT NULL, doc TEXT NOT NULL,
+    UNIQUE (colonyname, name));
+CREATE TABLE generatorargs (
+    seq BIGSERIAL PRIMARY KEY, argid TEXT NOT NULL UNIQUE, generatorid TEXT NOT NULL,
+    arg TEXT NOT NULL, added BIGINT NOT NULL);
+CREATE INDEX generatorargs_generator ON generatorargs (generatorid, seq);
+"""
+
 # (version, SQL): applied in order, each once, never edited once released (add a step instead).
-MIGRATIONS: list[tuple[int, str]] = [(1, _SCHEMA_1 + _COUNTERS), (2, _SCHEMA_2)]
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _SCHEMA_1 + _COUNTERS),
+    (2, _SCHEMA_2),
+    (3, _SCHEMA_3),
+]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # pg_advisory_xact_lock key for migrations: replicas starting together apply each step once.
 MIGRATION_LOCK = 0x636F6C6F6E696573  # "colonies"
@@ -452,8 +478,15 @@ class PostgresStore:
                 "processgraphs WHERE colonyname",
                 "functions WHERE colonyname",
                 "logs WHERE colonyname",
+                "crons WHERE colonyname",
             ):
                 await conn.execute(f"DELETE FROM {table} = %s".encode(), (name,))
+            await conn.execute(
+                "DELETE FROM generatorargs WHERE generatorid IN "
+                "(SELECT generatorid FROM generators WHERE colonyname = %s)",
+                (name,),
+            )
+            await conn.execute("DELETE FROM generators WHERE colonyname = %s", (name,))
 
     # --- executors
 
@@ -1032,6 +1065,190 @@ class PostgresStore:
             (colonyname, since, text, count),
         )
         return [_log(r) for r in rows]
+
+    # --- crons and generators
+
+    async def add_cron(self, cron: Cron) -> None:
+        try:
+            await self._run(
+                "INSERT INTO crons (cronid, colonyname, name, nextrun, lastrun, "
+                "prevprocessgraphid, doc) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    cron.cronid,
+                    cron.colonyname,
+                    cron.name,
+                    parse_ns(cron.nextrun),
+                    parse_ns(cron.lastrun),
+                    cron.prevprocessgraphid,
+                    _dumps(cron.to_dict()),
+                ),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"Cron with name <{cron.name}> in Colony <{cron.colonyname}> already exists"
+            ) from None
+
+    async def get_cron(self, cronid: str) -> Cron | None:
+        row = await self._one("SELECT * FROM crons WHERE cronid = %s", (cronid,))
+        return _cron(row) if row else None
+
+    async def get_crons(self, colonyname: str, count: int) -> list[Cron]:
+        rows = await self._all(
+            "SELECT * FROM crons WHERE colonyname = %s ORDER BY seq LIMIT %s", (colonyname, count)
+        )
+        return [_cron(r) for r in rows]
+
+    async def remove_cron(self, cronid: str) -> None:
+        await self._run("DELETE FROM crons WHERE cronid = %s", (cronid,))
+
+    async def advance_cron(
+        self,
+        cronid: str,
+        *,
+        expected_nextrun: int,
+        nextrun: int,
+        lastrun: int | None = None,
+        prevprocessgraphid: str | None = None,
+    ) -> bool:
+        row = await self._one(
+            "UPDATE crons SET nextrun = %s, lastrun = coalesce(%s::bigint, lastrun), "
+            "prevprocessgraphid = coalesce(%s::text, prevprocessgraphid) "
+            "WHERE cronid = %s AND nextrun = %s RETURNING cronid",
+            (nextrun, lastrun, prevprocessgraphid, cronid, expected_nextrun),
+        )
+        return row is not None
+
+    async def due_crons(self, now: int, limit: int) -> list[Cron]:
+        rows = await self._all(
+            "SELECT * FROM crons WHERE nextrun < %s ORDER BY nextrun LIMIT %s", (now, limit)
+        )
+        return [_cron(r) for r in rows]
+
+    async def add_generator(self, generator: Generator) -> None:
+        try:
+            await self._run(
+                "INSERT INTO generators (generatorid, colonyname, name, firstpack, lastrun, doc) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    generator.generatorid,
+                    generator.colonyname,
+                    generator.name,
+                    parse_ns(generator.firstpack),
+                    parse_ns(generator.lastrun),
+                    _dumps(generator.to_dict()),
+                ),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"Generator with name <{generator.name}> in Colony <{generator.colonyname}> "
+                "already exists"
+            ) from None
+
+    async def get_generator(self, generatorid: str) -> Generator | None:
+        row = await self._one("SELECT * FROM generators WHERE generatorid = %s", (generatorid,))
+        return _generator(row) if row else None
+
+    async def get_generator_by_name(self, colonyname: str, name: str) -> Generator | None:
+        row = await self._one(
+            "SELECT * FROM generators WHERE colonyname = %s AND name = %s", (colonyname, name)
+        )
+        return _generator(row) if row else None
+
+    async def get_generators(self, colonyname: str, count: int) -> list[Generator]:
+        rows = await self._all(
+            "SELECT * FROM generators WHERE colonyname = %s ORDER BY seq LIMIT %s",
+            (colonyname, count),
+        )
+        return [_generator(r) for r in rows]
+
+    async def remove_generator(self, generatorid: str) -> None:
+        pool = await self._get_pool()
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM generators WHERE generatorid = %s", (generatorid,))
+            await conn.execute("DELETE FROM generatorargs WHERE generatorid = %s", (generatorid,))
+
+    async def pack_generator_arg(self, generatorid: str, arg: str, now: int) -> bool:
+        pool = await self._get_pool()
+        async with pool.connection() as conn, conn.transaction():
+            # The row lock orders this with a concurrent removal: no arg outlives its generator.
+            cur = await conn.execute(
+                "UPDATE generators SET firstpack = CASE WHEN firstpack = 0 THEN %s "
+                "ELSE firstpack END WHERE generatorid = %s RETURNING generatorid",
+                (now, generatorid),
+            )
+            if await cur.fetchone() is None:
+                return False
+            await conn.execute(
+                "INSERT INTO generatorargs (argid, generatorid, arg, added) "
+                "VALUES (%s, %s, %s, %s)",
+                (uuid.uuid4().hex, generatorid, arg, now),
+            )
+        return True
+
+    async def generator_args(self, generatorid: str, limit: int) -> list[tuple[str, str]]:
+        rows = await self._all(
+            "SELECT argid, arg FROM generatorargs WHERE generatorid = %s ORDER BY seq LIMIT %s",
+            (generatorid, limit),
+        )
+        return [(r["argid"], r["arg"]) for r in rows]
+
+    async def count_generator_args(self, generatorid: str) -> int:
+        row = await self._one(
+            "SELECT count(*) AS n FROM generatorargs WHERE generatorid = %s", (generatorid,)
+        )
+        return int(row["n"]) if row else 0
+
+    async def pending_generators(self, limit: int) -> list[Generator]:
+        rows = await self._all(
+            "SELECT * FROM generators WHERE generatorid IN "
+            "(SELECT DISTINCT generatorid FROM generatorargs) ORDER BY seq LIMIT %s",
+            (limit,),
+        )
+        return [_generator(r) for r in rows]
+
+    async def consume_generator_args(
+        self, generatorid: str, argids: list[str], lastrun: int
+    ) -> list[str]:
+        if not argids:
+            return []
+        pool = await self._get_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                cur = await conn.execute(
+                    "DELETE FROM generatorargs WHERE generatorid = %s AND argid = ANY (%s) "
+                    "RETURNING argid, arg",
+                    (generatorid, argids),
+                )
+                rows = await cur.fetchall()
+                if len(rows) != len(set(argids)):
+                    raise _Consumed  # rolls the deletes back
+                await conn.execute(
+                    "UPDATE generators SET lastrun = %s WHERE generatorid = %s",
+                    (lastrun, generatorid),
+                )
+        except _Consumed:
+            return []
+        values = {r["argid"]: r["arg"] for r in rows}
+        return [values[argid] for argid in argids]
+
+
+class _Consumed(Exception):
+    """Some of the args to consume were taken meanwhile: undo the transaction."""
+
+
+def _cron(row: DictRow) -> Cron:
+    cron = Cron.from_dict(json.loads(row["doc"]))
+    cron.nextrun = format_ns(row["nextrun"])
+    cron.lastrun = format_ns(row["lastrun"])
+    cron.prevprocessgraphid = row["prevprocessgraphid"]
+    return cron
+
+
+def _generator(row: DictRow) -> Generator:
+    generator = Generator.from_dict(json.loads(row["doc"]))
+    generator.firstpack = format_ns(row["firstpack"])
+    generator.lastrun = format_ns(row["lastrun"])
+    return generator
 
 
 # Insert or replace an attribute; a replaced one moves last (as SQLite's new rowid).

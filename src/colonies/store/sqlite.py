@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Any
 from colonies.model import (
     Attribute,
     Colony,
+    Cron,
     Executor,
     ExecutorState,
     Function,
     FunctionSpec,
+    Generator,
     Location,
     Log,
     Process,
@@ -103,6 +106,22 @@ CREATE TABLE IF NOT EXISTS logs (
     executorname TEXT NOT NULL, ts INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS logs_process ON logs (processid, ts);
 CREATE INDEX IF NOT EXISTS logs_executor ON logs (colonyname, executorname, ts);
+-- Crons and generators. Added after workflows, like them: an older database gets the tables
+-- when it is opened. ``nextrun`` and the generator args are columns because checkers query and
+-- compare-and-set them; the rest of each object is its JSON document.
+CREATE TABLE IF NOT EXISTS crons (
+    cronid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, name TEXT NOT NULL,
+    nextrun INTEGER NOT NULL, lastrun INTEGER NOT NULL, prevprocessgraphid TEXT NOT NULL,
+    doc TEXT NOT NULL, UNIQUE (colonyname, name));
+CREATE INDEX IF NOT EXISTS crons_nextrun ON crons (nextrun);
+CREATE TABLE IF NOT EXISTS generators (
+    generatorid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, name TEXT NOT NULL,
+    firstpack INTEGER NOT NULL, lastrun INTEGER NOT NULL, doc TEXT NOT NULL,
+    UNIQUE (colonyname, name));
+CREATE TABLE IF NOT EXISTS generatorargs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, argid TEXT NOT NULL UNIQUE,
+    generatorid TEXT NOT NULL, arg TEXT NOT NULL, added INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS generatorargs_generator ON generatorargs (generatorid, seq);
 """
 
 # Per-colony, per-state process counts kept by triggers, so statistics are a lookup instead
@@ -135,6 +154,10 @@ _PROCESS_ORDER = {
     ProcessState.WAITING: "prioritytime ASC",
     ProcessState.RUNNING: "starttime ASC",
 }
+
+
+class _Consumed(Exception):
+    """Some of the args to consume were taken meanwhile: undo the transaction."""
 
 
 def _dumps(obj: Any) -> str:
@@ -237,8 +260,13 @@ class SQLiteStore:
                 "processgraphs WHERE colonyname",
                 "functions WHERE colonyname",
                 "logs WHERE colonyname",
+                "crons WHERE colonyname",
+                "generatorargs WHERE generatorid IN "
+                "(SELECT generatorid FROM generators WHERE colonyname",
+                "generators WHERE colonyname",
             ):
-                db.execute(f"DELETE FROM {table} = ?", (name,))
+                close = ")" if table.startswith("generatorargs") else ""
+                db.execute(f"DELETE FROM {table} = ?{close}", (name,))
 
     # --- executors
 
@@ -875,3 +903,180 @@ class SQLiteStore:
             message=row["message"],
             timestamp=row["ts"],
         )
+
+    # --- crons and generators
+
+    @staticmethod
+    def _cron(row: sqlite3.Row) -> Cron:
+        cron = Cron.from_dict(json.loads(row["doc"]))
+        cron.nextrun = format_ns(row["nextrun"])
+        cron.lastrun = format_ns(row["lastrun"])
+        cron.prevprocessgraphid = row["prevprocessgraphid"]
+        return cron
+
+    async def add_cron(self, cron: Cron) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO crons (cronid, colonyname, name, nextrun, lastrun, "
+                "prevprocessgraphid, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cron.cronid,
+                    cron.colonyname,
+                    cron.name,
+                    parse_ns(cron.nextrun),
+                    parse_ns(cron.lastrun),
+                    cron.prevprocessgraphid,
+                    _dumps(cron.to_dict()),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"Cron with name <{cron.name}> in Colony <{cron.colonyname}> already exists"
+            ) from None
+
+    async def get_cron(self, cronid: str) -> Cron | None:
+        row = self._one("SELECT * FROM crons WHERE cronid = ?", cronid)
+        return self._cron(row) if row else None
+
+    async def get_crons(self, colonyname: str, count: int) -> list[Cron]:
+        rows = self._all(
+            "SELECT * FROM crons WHERE colonyname = ? ORDER BY rowid LIMIT ?", colonyname, count
+        )
+        return [self._cron(r) for r in rows]
+
+    async def remove_cron(self, cronid: str) -> None:
+        self._db.execute("DELETE FROM crons WHERE cronid = ?", (cronid,))
+
+    async def advance_cron(
+        self,
+        cronid: str,
+        *,
+        expected_nextrun: int,
+        nextrun: int,
+        lastrun: int | None = None,
+        prevprocessgraphid: str | None = None,
+    ) -> bool:
+        cur = self._db.execute(
+            "UPDATE crons SET nextrun = ?, lastrun = coalesce(?, lastrun), "
+            "prevprocessgraphid = coalesce(?, prevprocessgraphid) "
+            "WHERE cronid = ? AND nextrun = ?",
+            (nextrun, lastrun, prevprocessgraphid, cronid, expected_nextrun),
+        )
+        return cur.rowcount == 1
+
+    async def due_crons(self, now: int, limit: int) -> list[Cron]:
+        rows = self._all(
+            "SELECT * FROM crons WHERE nextrun < ? ORDER BY nextrun LIMIT ?", now, limit
+        )
+        return [self._cron(r) for r in rows]
+
+    @staticmethod
+    def _generator(row: sqlite3.Row) -> Generator:
+        generator = Generator.from_dict(json.loads(row["doc"]))
+        generator.firstpack = format_ns(row["firstpack"])
+        generator.lastrun = format_ns(row["lastrun"])
+        return generator
+
+    async def add_generator(self, generator: Generator) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO generators (generatorid, colonyname, name, firstpack, lastrun, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    generator.generatorid,
+                    generator.colonyname,
+                    generator.name,
+                    parse_ns(generator.firstpack),
+                    parse_ns(generator.lastrun),
+                    _dumps(generator.to_dict()),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"Generator with name <{generator.name}> in Colony <{generator.colonyname}> "
+                "already exists"
+            ) from None
+
+    async def get_generator(self, generatorid: str) -> Generator | None:
+        row = self._one("SELECT * FROM generators WHERE generatorid = ?", generatorid)
+        return self._generator(row) if row else None
+
+    async def get_generator_by_name(self, colonyname: str, name: str) -> Generator | None:
+        row = self._one(
+            "SELECT * FROM generators WHERE colonyname = ? AND name = ?", colonyname, name
+        )
+        return self._generator(row) if row else None
+
+    async def get_generators(self, colonyname: str, count: int) -> list[Generator]:
+        rows = self._all(
+            "SELECT * FROM generators WHERE colonyname = ? ORDER BY rowid LIMIT ?",
+            colonyname,
+            count,
+        )
+        return [self._generator(r) for r in rows]
+
+    async def remove_generator(self, generatorid: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM generatorargs WHERE generatorid = ?", (generatorid,))
+            db.execute("DELETE FROM generators WHERE generatorid = ?", (generatorid,))
+
+    async def pack_generator_arg(self, generatorid: str, arg: str, now: int) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE generators SET firstpack = CASE WHEN firstpack = 0 THEN ? "
+                "ELSE firstpack END WHERE generatorid = ?",
+                (now, generatorid),
+            )
+            if cur.rowcount != 1:
+                return False
+            db.execute(
+                "INSERT INTO generatorargs (argid, generatorid, arg, added) VALUES (?, ?, ?, ?)",
+                (uuid.uuid4().hex, generatorid, arg, now),
+            )
+        return True
+
+    async def generator_args(self, generatorid: str, limit: int) -> list[tuple[str, str]]:
+        rows = self._all(
+            "SELECT argid, arg FROM generatorargs WHERE generatorid = ? ORDER BY seq LIMIT ?",
+            generatorid,
+            limit,
+        )
+        return [(r["argid"], r["arg"]) for r in rows]
+
+    async def count_generator_args(self, generatorid: str) -> int:
+        row = self._one(
+            "SELECT count(*) AS n FROM generatorargs WHERE generatorid = ?", generatorid
+        )
+        return int(row["n"]) if row else 0
+
+    async def pending_generators(self, limit: int) -> list[Generator]:
+        rows = self._all(
+            "SELECT * FROM generators WHERE generatorid IN "
+            "(SELECT DISTINCT generatorid FROM generatorargs) ORDER BY rowid LIMIT ?",
+            limit,
+        )
+        return [self._generator(r) for r in rows]
+
+    async def consume_generator_args(
+        self, generatorid: str, argids: list[str], lastrun: int
+    ) -> list[str]:
+        if not argids:
+            return []
+        marks = ",".join("?" * len(argids))
+        try:
+            with self._tx() as db:
+                rows = db.execute(
+                    f"DELETE FROM generatorargs WHERE generatorid = ? AND argid IN ({marks}) "
+                    "RETURNING argid, arg",
+                    (generatorid, *argids),
+                ).fetchall()
+                if len(rows) != len(set(argids)):
+                    raise _Consumed  # rolls the deletes back
+                db.execute(
+                    "UPDATE generators SET lastrun = ? WHERE generatorid = ?",
+                    (lastrun, generatorid),
+                )
+        except _Consumed:
+            return []
+        values = {r["argid"]: r["arg"] for r in rows}
+        return [values[argid] for argid in argids]
