@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from colonies import crypto, rpc
 from colonies.client import AsyncClient, Client
 from colonies.errors import NoProcessAvailable, ServerError, TransportError
-from colonies.model import Colony, Conditions, Executor, FunctionSpec, ProcessState
+from colonies.model import Colony, Conditions, Executor, FunctionSpec, ProcessState, WorkflowSpec
 from colonies.server.leader import LOCK_KEY
 from conftest import Identity, free_port
 from pg import fresh_database
@@ -472,3 +472,52 @@ def test_health_is_503_while_a_replica_cannot_hear_the_others(cluster: Cluster) 
     while httpx.get(a.url + "/health").status_code != 200:
         assert time.monotonic() < deadline + 5, "the replica did not reconnect"
         time.sleep(0.05)
+
+
+def test_a_workflow_runs_across_replicas(cluster: Cluster) -> None:
+    """A diamond whose steps are taken by executors long-polling on different replicas: a close
+    on one replica releases the children, and the release wakes a poller on the other."""
+    a, b = cluster.start(2)
+    workers = [cluster.executor(a.url, "wa"), cluster.executor(b.url, "wb")]
+
+    def node(name: str, *after: str) -> FunctionSpec:
+        return FunctionSpec(
+            nodename=name,
+            funcname=name,
+            args=[name],
+            conditions=Conditions(colonyname="dev", executortype="w", dependencies=list(after)),
+        )
+
+    async def work(url: str, key: Identity, ran: list[str]) -> None:
+        async with AsyncClient(url, key.prvkey) as client:
+            while True:
+                try:
+                    process = await client.assign("dev", 2)
+                except NoProcessAvailable:
+                    return
+                ran.append(process.spec.nodename)
+                await client.close(process.processid, [process.spec.nodename, *process.input])
+
+    async def scenario() -> tuple[list[str], list[str], dict[str, list[object]]]:
+        on_a: list[str] = []
+        on_b: list[str] = []
+        async with AsyncClient(a.url, cluster.member.prvkey) as client:
+            spec = WorkflowSpec(
+                colonyname="dev",
+                functionspecs=[node("a"), node("b", "a"), node("c", "a"), node("d", "b", "c")],
+            )
+            graph = await client.submit_workflow(spec)
+            await asyncio.gather(
+                work(a.url, workers[0], on_a),
+                work(b.url, workers[1], on_b),
+                client.wait_processgraph(graph.processgraphid, 30),
+            )
+        async with AsyncClient(b.url, cluster.member.prvkey) as client:
+            done = await client.get_processgraph(graph.processgraphid)
+            assert done.state == ProcessState.SUCCESS
+            steps = [await client.get_process(p) for p in done.processids]
+        return on_a, on_b, {p.spec.nodename: p.output for p in steps}
+
+    on_a, on_b, outputs = asyncio.run(scenario())
+    assert sorted(on_a + on_b) == ["a", "b", "c", "d"]
+    assert outputs["d"] == ["d", "b", "a", "c", "a"]
