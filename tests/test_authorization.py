@@ -128,6 +128,31 @@ class World:
                 "fun": {"executorname": "executor", "colonyname": "dev", "funcname": "f"},
             },
         )
+        workflowspec = json.dumps(workflow)
+        self.cron = self.ok(
+            "user",
+            {
+                "msgtype": "addcronmsg",
+                "cron": {
+                    "colonyname": "dev",
+                    "name": "c",
+                    "interval": 3600,
+                    "workflowspec": workflowspec,
+                },
+            },
+        )
+        self.generator = self.ok(
+            "user",
+            {
+                "msgtype": "addgeneratormsg",
+                "generator": {
+                    "colonyname": "dev",
+                    "name": "g",
+                    "trigger": 5,
+                    "workflowspec": workflowspec,
+                },
+            },
+        )
 
     def send(self, prvkey: str, msg: dict[str, Any]) -> httpx.Response:
         return post(self.live, rpc.build_request(msg, prvkey))
@@ -294,6 +319,49 @@ CASES: dict[str, tuple[Case, set[str]]] = {
             },
         },
         {"executor"},
+    ),
+    "addcronmsg": (
+        lambda w: {
+            "cron": {
+                "colonyname": "dev",
+                "name": "c2",
+                "interval": 60,
+                "workflowspec": w.generator["workflowspec"],
+            }
+        },
+        {"executor", "user"},
+    ),
+    "getcronmsg": (lambda w: {"cronid": w.cron["cronid"]}, {"executor", "user"}),
+    "getcronsmsg": (lambda w: {"colonyname": "dev", "count": 10}, {"executor", "user"}),
+    "runcronmsg": (lambda w: {"cronid": w.cron["cronid"]}, {"executor", "user"}),
+    "removecronmsg": (lambda w: {"cronid": w.cron["cronid"]}, {"executor", "user"}),
+    "addgeneratormsg": (
+        lambda w: {
+            "generator": {
+                "colonyname": "dev",
+                "name": "g2",
+                "trigger": 2,
+                "workflowspec": w.generator["workflowspec"],
+            }
+        },
+        {"executor", "user"},
+    ),
+    "getgeneratormsg": (
+        lambda w: {"generatorid": w.generator["generatorid"]},
+        {"executor", "user"},
+    ),
+    "resolvegeneratormsg": (
+        lambda w: {"colonyname": "dev", "generatorname": "g"},
+        {"executor", "user"},
+    ),
+    "getgeneratorsmsg": (lambda w: {"colonyname": "dev", "count": 10}, {"executor", "user"}),
+    "packgeneratormsg": (
+        lambda w: {"generatorid": w.generator["generatorid"], "arg": "x"},
+        {"executor", "user"},
+    ),
+    "removegeneratormsg": (
+        lambda w: {"generatorid": w.generator["generatorid"]},
+        {"executor", "user"},
     ),
 }
 

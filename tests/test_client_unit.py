@@ -32,9 +32,11 @@ from colonies.model import (
     Attribute,
     Colony,
     Conditions,
+    Cron,
     Executor,
     Function,
     FunctionSpec,
+    Generator,
     Log,
     Process,
     ProcessGraph,
@@ -112,6 +114,12 @@ USER = User(colonyname="dev", userid=KEY_ID, name="u")
 GID = "d" * 64
 WORKFLOW = WorkflowSpec(colonyname="dev", functionspecs=[FunctionSpec(nodename="a", funcname="f")])
 GRAPH = ProcessGraph(processgraphid=GID, colonyname="dev", processids=[PID]).to_dict()
+CID = "e" * 64
+CRON = Cron(cronid=CID, colonyname="dev", name="c", interval=5, workflowspec="{}")
+CRON_WF = Cron(colonyname="dev", name="c", interval=5)
+GEN = Generator(generatorid=CID, colonyname="dev", name="g", trigger=2, workflowspec="{}")
+GEN_WF = Generator(colonyname="dev", name="g", trigger=2)
+WF_JSON = json.dumps(WORKFLOW.to_dict())
 LOG = {"processid": PID, "colonyname": "dev", "executorname": "e1", "message": "m", "timestamp": 7}
 
 # (method, args, kwargs, message sent, reply payload, expected result)
@@ -215,6 +223,33 @@ CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], dict[str, Any], Any, Any
      {"msgtype": "addchildmsg", "processgraphid": GID, "parentprocessid": PID,
       "childprocessid": "", "insert": True,
       "spec": {**SPEC.to_dict(), "nodename": "n1"}}, PROCESS, Process.from_dict(PROCESS)),
+    ("add_cron", (CRON,), {}, {"msgtype": "addcronmsg", "cron": CRON.to_dict()},
+     CRON.to_dict(), CRON),
+    ("add_cron", (CRON_WF, WORKFLOW), {},
+     {"msgtype": "addcronmsg", "cron": {**CRON_WF.to_dict(), "workflowspec": WF_JSON}},
+     CRON.to_dict(), CRON),
+    ("get_cron", (CID,), {}, {"msgtype": "getcronmsg", "cronid": CID}, CRON.to_dict(), CRON),
+    ("get_crons", ("dev", 7), {}, {"msgtype": "getcronsmsg", "colonyname": "dev", "count": 7},
+     [CRON.to_dict()], [CRON]),
+    ("run_cron", (CID,), {}, {"msgtype": "runcronmsg", "cronid": CID}, CRON.to_dict(), CRON),
+    ("remove_cron", (CID,), {}, {"msgtype": "removecronmsg", "cronid": CID, "all": False},
+     {}, None),
+    ("add_generator", (GEN,), {}, {"msgtype": "addgeneratormsg", "generator": GEN.to_dict()},
+     GEN.to_dict(), GEN),
+    ("add_generator", (GEN_WF, WORKFLOW), {},
+     {"msgtype": "addgeneratormsg", "generator": {**GEN_WF.to_dict(), "workflowspec": WF_JSON}},
+     GEN.to_dict(), GEN),
+    ("get_generator", (CID,), {}, {"msgtype": "getgeneratormsg", "generatorid": CID},
+     GEN.to_dict(), GEN),
+    ("resolve_generator", ("dev", "g"), {},
+     {"msgtype": "resolvegeneratormsg", "colonyname": "dev", "generatorname": "g"},
+     GEN.to_dict(), GEN),
+    ("get_generators", ("dev",), {},
+     {"msgtype": "getgeneratorsmsg", "colonyname": "dev", "count": 100}, None, []),
+    ("pack_generator", (CID, "x"), {},
+     {"msgtype": "packgeneratormsg", "generatorid": CID, "arg": "x"}, {}, None),
+    ("remove_generator", (CID,), {},
+     {"msgtype": "removegeneratormsg", "generatorid": CID, "all": False}, {}, None),
 ]  # fmt: skip
 
 

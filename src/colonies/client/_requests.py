@@ -10,6 +10,7 @@ Stdlib only (runs in Pyodide).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
-from colonies import rpc
+from colonies import model, rpc
 from colonies.errors import (
     MissingKeyError,
     ProtocolError,
@@ -28,6 +29,7 @@ from colonies.errors import (
 from colonies.model import (
     Attribute,
     Colony,
+    Cron,
     Executor,
     Function,
     FunctionSpec,
@@ -456,6 +458,69 @@ def wait_processgraph(
             delay = min(delay, left)
         yield Sleep(delay)
         delay = min(delay * 2, GRAPH_POLL_MAX)
+
+
+# --- crons and generators -----------------------------------------------------------------
+
+
+def _with_workflow(obj: W, workflow: WorkflowSpec | WorkflowSource | None) -> dict[str, Any]:
+    """The object's wire form, its ``workflowspec`` (a JSON string) made from ``workflow``."""
+    doc = obj.to_dict()
+    if workflow is not None:
+        doc["workflowspec"] = json.dumps(workflow_spec(workflow).to_dict())
+    return doc
+
+
+def add_cron(cron: Cron, workflow: WorkflowSpec | WorkflowSource | None = None) -> Call[Cron]:
+    return _call("addcronmsg", Cron.from_dict, cron=_with_workflow(cron, workflow))
+
+
+def get_cron(cronid: str) -> Call[Cron]:
+    return _call("getcronmsg", Cron.from_dict, cronid=cronid)
+
+
+def get_crons(colonyname: str, count: int = 100) -> Call[list[Cron]]:
+    return _call("getcronsmsg", _list_of(Cron), colonyname=colonyname, count=count)
+
+
+def run_cron(cronid: str) -> Call[Cron]:
+    return _call("runcronmsg", Cron.from_dict, cronid=cronid)
+
+
+def remove_cron(cronid: str) -> Call[None]:
+    return _call("removecronmsg", _nothing, cronid=cronid, all=False)
+
+
+def add_generator(
+    generator: model.Generator, workflow: WorkflowSpec | WorkflowSource | None = None
+) -> Call[model.Generator]:
+    doc = _with_workflow(generator, workflow)
+    return _call("addgeneratormsg", model.Generator.from_dict, generator=doc)
+
+
+def get_generator(generatorid: str) -> Call[model.Generator]:
+    return _call("getgeneratormsg", model.Generator.from_dict, generatorid=generatorid)
+
+
+def resolve_generator(colonyname: str, generatorname: str) -> Call[model.Generator]:
+    return _call(
+        "resolvegeneratormsg",
+        model.Generator.from_dict,
+        colonyname=colonyname,
+        generatorname=generatorname,
+    )
+
+
+def get_generators(colonyname: str, count: int = 100) -> Call[list[model.Generator]]:
+    return _call("getgeneratorsmsg", _list_of(model.Generator), colonyname=colonyname, count=count)
+
+
+def pack_generator(generatorid: str, arg: str) -> Call[None]:
+    return _call("packgeneratormsg", _nothing, generatorid=generatorid, arg=arg)
+
+
+def remove_generator(generatorid: str) -> Call[None]:
+    return _call("removegeneratormsg", _nothing, generatorid=generatorid, all=False)
 
 
 # --- wait ---------------------------------------------------------------------------------

@@ -13,9 +13,11 @@ from colonies.errors import TransportError
 from colonies.model import (
     Attribute,
     Colony,
+    Cron,
     Executor,
     Function,
     FunctionSpec,
+    Generator,
     Log,
     Process,
     ProcessGraph,
@@ -389,6 +391,66 @@ class Client(BaseClient[Transport]):
         return self._run(r.wait_processgraph(processgraphid, timeout), prvkey)
 
     # --- attributes, logs, functions ------------------------------------------------------
+
+    # --- crons and generators
+
+    def add_cron(
+        self,
+        cron: Cron,
+        workflow: WorkflowSpec | r.WorkflowSource | None = None,
+        *,
+        prvkey: str | None = None,
+    ) -> Cron:
+        """Add a cron that starts a workflow every ``cron.interval`` seconds, or (interval -1)
+        at the times of ``cron.cronexpression`` (6 fields, seconds first). The workflow is
+        ``cron.workflowspec`` (a JSON string) or ``workflow``. Returns the stored cron."""
+        return self._send(r.add_cron(cron, workflow), prvkey)
+
+    def get_cron(self, cronid: str, *, prvkey: str | None = None) -> Cron:
+        return self._send(r.get_cron(cronid), prvkey)
+
+    def get_crons(
+        self, colonyname: str, count: int = 100, *, prvkey: str | None = None
+    ) -> list[Cron]:
+        return self._send(r.get_crons(colonyname, count), prvkey)
+
+    def run_cron(self, cronid: str, *, prvkey: str | None = None) -> Cron:
+        """Start the cron's workflow now (unless it waits for its previous one)."""
+        return self._send(r.run_cron(cronid), prvkey)
+
+    def remove_cron(self, cronid: str, *, prvkey: str | None = None) -> None:
+        return self._send(r.remove_cron(cronid), prvkey)
+
+    def add_generator(
+        self,
+        generator: Generator,
+        workflow: WorkflowSpec | r.WorkflowSource | None = None,
+        *,
+        prvkey: str | None = None,
+    ) -> Generator:
+        """Add a generator: once ``generator.trigger`` args are packed (or ``timeout``
+        seconds passed with fewer), its workflow starts with them as the roots' args."""
+        return self._send(r.add_generator(generator, workflow), prvkey)
+
+    def get_generator(self, generatorid: str, *, prvkey: str | None = None) -> Generator:
+        """The generator, with ``queuesize`` (args packed and not yet used)."""
+        return self._send(r.get_generator(generatorid), prvkey)
+
+    def resolve_generator(
+        self, colonyname: str, generatorname: str, *, prvkey: str | None = None
+    ) -> Generator:
+        return self._send(r.resolve_generator(colonyname, generatorname), prvkey)
+
+    def get_generators(
+        self, colonyname: str, count: int = 100, *, prvkey: str | None = None
+    ) -> list[Generator]:
+        return self._send(r.get_generators(colonyname, count), prvkey)
+
+    def pack_generator(self, generatorid: str, arg: str, *, prvkey: str | None = None) -> None:
+        return self._send(r.pack_generator(generatorid, arg), prvkey)
+
+    def remove_generator(self, generatorid: str, *, prvkey: str | None = None) -> None:
+        return self._send(r.remove_generator(generatorid), prvkey)
 
     def add_attribute(self, attribute: Attribute, *, prvkey: str | None = None) -> Attribute:
         """Attach a key/value to a running process assigned to the caller."""

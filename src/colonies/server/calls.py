@@ -99,6 +99,9 @@ DATA_TYPES = frozenset(
         "addattributemsg",
         "submitworkflowspecmsg",
         "addchildmsg",
+        "addcronmsg",  # a workflow spec, as submitworkflowspecmsg
+        "addgeneratormsg",
+        "packgeneratormsg",  # an argument for the generator's workflow
     }
 )
 RECORD_TYPES = frozenset(

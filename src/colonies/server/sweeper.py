@@ -7,7 +7,8 @@ are folded into the registered functions' counters.
 
 Deadlines and stale executors are swept once a second by the leader replica only (``leader``);
 each change is still a compare-and-set, so two replicas that both believe they lead for a moment
-cannot both act on one process. Every replica folds its own queued function runs.
+cannot both act on one process. Crons and generators are checked by the leader in the same pass
+(``crons``). Every replica folds its own queued function runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from colonies.server import lifecycle
+from colonies.server import crons, lifecycle
 from colonies.server.context import ServerContext
 from colonies.timeutil import NS, now_ns
 
@@ -87,6 +88,7 @@ async def sweep_forever(ctx: ServerContext) -> None:
             if ctx.leader.is_leader:
                 await sweep_once(ctx)
                 await remove_stale_executors(ctx)
+                await crons.check_once(ctx)
             await flush_function_runs(ctx)
         except Exception:
             log.exception("periodic sweep failed; retrying next period")

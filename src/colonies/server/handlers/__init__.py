@@ -92,8 +92,10 @@ def load() -> dict[str, Route]:
     """Import every handler module so that their registrations run."""
     from colonies.server.handlers import (  # noqa: F401
         colonies,
+        crons,
         executors,
         functions,
+        generators,
         processes,
         server,
         users,
