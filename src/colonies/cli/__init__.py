@@ -6,10 +6,12 @@ import typer
 
 from colonies.cli import (
     colony,
+    cron,
     database,
     dev,
     executor,
     function,
+    generator,
     process,
     security,
     server,
@@ -30,6 +32,8 @@ app.add_typer(executor.app, name="executor")
 app.add_typer(function.app, name="function")
 app.add_typer(process.app, name="process")
 app.add_typer(workflow.app, name="workflow")
+app.add_typer(cron.app, name="cron")
+app.add_typer(generator.app, name="generator")
 app.add_typer(security.app, name="security")
 app.add_typer(wasm.app, name="wasm")
 app.add_typer(database.app, name="database")
