@@ -26,8 +26,17 @@ from websockets.asyncio.client import connect
 from colonies import crypto, rpc
 from colonies.client import AsyncClient, Client
 from colonies.errors import NoProcessAvailable, ServerError, TransportError
-from colonies.model import Colony, Conditions, Executor, FunctionSpec, ProcessState, WorkflowSpec
+from colonies.model import (
+    Colony,
+    Conditions,
+    Cron,
+    Executor,
+    FunctionSpec,
+    ProcessState,
+    WorkflowSpec,
+)
 from colonies.server.leader import LOCK_KEY
+from colonies.timeutil import NS, parse_ns
 from conftest import Identity, free_port
 from pg import fresh_database
 from test_pubsub import decode, subscribe_process
@@ -521,3 +530,43 @@ def test_a_workflow_runs_across_replicas(cluster: Cluster) -> None:
     on_a, on_b, outputs = asyncio.run(scenario())
     assert sorted(on_a + on_b) == ["a", "b", "c", "d"]
     assert outputs["d"] == ["d", "b", "a", "c", "a"]
+
+
+def test_a_cron_fires_once_per_interval_across_a_leader_change(cluster: Cluster) -> None:
+    """Only the leader fires crons, each firing a compare-and-set on ``nextrun``: with two
+    replicas a 1-second cron starts one workflow a second, and when the leader is killed the
+    other carries on, without a second firing of one slot."""
+    replicas = cluster.start(2)
+    spec = WorkflowSpec(
+        colonyname="dev",
+        functionspecs=[
+            FunctionSpec(
+                nodename="tick",
+                funcname="tick",
+                conditions=Conditions(colonyname="dev", executortype="w"),
+            )
+        ],
+    )
+    with Client(replicas[0].url, cluster.member.prvkey) as client:
+        client.add_cron(Cron(colonyname="dev", name="tick", interval=1), spec)
+
+    def started() -> list[int]:
+        with Client(replicas[-1].url, cluster.member.prvkey) as client:
+            graphs = client.get_processgraphs("dev", 100, ProcessState.WAITING)
+        return sorted(parse_ns(g.submissiontime) for g in graphs)
+
+    time.sleep(4.5)
+    before = started()
+    assert 3 <= len(before) <= 6, before
+    deadline = time.monotonic() + 5
+    while (name := leader_application_name(cluster.database)) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    leader = next(r for r in replicas if f" {r.proc.pid}@" in name)
+    leader.kill()
+    replicas.remove(leader)
+    time.sleep(6)
+    after = started()
+    assert len(after) >= len(before) + 3, (before, after)  # the new leader carried on
+    gaps = [b - a for a, b in itertools.pairwise(after)]
+    assert min(gaps) > 0.5 * NS, gaps  # never two firings of one slot
