@@ -387,3 +387,31 @@ def test_async_client(live: LiveServer) -> None:
             assert await c.get_processgraphs(live.colonyname, 5, 2) == []
 
     asyncio.run(run())
+
+
+def test_a_workflow_carries_on_after_a_server_restart(tmp_path: Any) -> None:
+    """The graph, its waiting steps and their dependencies are stored: a workflow half done
+    when the server stops finishes after it starts again on the same data."""
+    from conftest import restart_server, start_server
+
+    live, thread = start_server(tmp_path / "colonies.db")
+    key = add_executor(live, "wf-1", "wf")
+    with Client(live.url, key.prvkey) as client:
+        graph = client.submit_workflow(diamond("dev"))
+        first = client.assign("dev", 1)
+        client.close(first.processid, ["A"])
+    thread.stop(keep_data=True)
+    again = restart_server(live)
+    try:
+        with Client(live.url, key.prvkey) as client:
+            ran = []
+            for _ in range(3):
+                process = client.assign("dev", 5)
+                ran.append((process.spec.nodename, process.input))
+                client.close(process.processid, [process.spec.nodename.upper()])
+            done = client.wait_processgraph(graph.processgraphid, 10)
+        assert done.state == ProcessState.SUCCESS
+        assert sorted(ran[:2]) == [("b", ["A"]), ("c", ["A"])]
+        assert ran[2] == ("d", ["C", "B"])
+    finally:
+        again.stop()
