@@ -112,7 +112,7 @@ def test_removeall(cli: CLI) -> None:
 
 def test_removeall_asks_on_a_terminal(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
     process = submit(cli)
-    monkeypatch.setattr("colonies.cli.process.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("colonies.cli.removal.stdin_is_terminal", lambda: True)
     refused = cli("process", "removeall", "--waiting", input="yes\n")
     # CliRunner does not echo the typed answer, so the error follows the prompt on one line.
     assert refused.exit_code == 1 and "Error: aborted, nothing removed" in refused.stderr

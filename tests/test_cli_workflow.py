@@ -280,7 +280,7 @@ def test_removeall_asks_on_a_terminal(
     cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     graphid = submit(cli, spec_file(tmp_path))
-    monkeypatch.setattr("colonies.cli.workflow.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("colonies.cli.removal.stdin_is_terminal", lambda: True)
     refused = cli("workflow", "removeall", "--waiting", input="yes\n")
     assert refused.exit_code == 1 and "Error: aborted, nothing removed" in refused.stderr
     assert listed(cli, "psw") == [graphid]

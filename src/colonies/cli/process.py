@@ -6,7 +6,6 @@ colony is ``COLONIES_COLONY_NAME``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Annotated
 
@@ -26,7 +25,6 @@ from colonies.cli.context import (
 )
 from colonies.cli.output import (
     done,
-    fail,
     fields,
     format_json,
     format_outputs,
@@ -36,6 +34,7 @@ from colonies.cli.output import (
     process_state,
     table,
 )
+from colonies.cli.removal import chosen_state, confirm
 from colonies.model import Process, ProcessState
 
 app = typer.Typer(help="List, inspect, cancel and remove processes.", no_args_is_help=True)
@@ -189,37 +188,11 @@ def removeall(
 
     Without a state flag running processes go too; workflow members are always kept.
     """
-    chosen = [
-        state
-        for flag, state in (
-            (waiting, ProcessState.WAITING),
-            (successful, ProcessState.SUCCESS),
-            (failed, ProcessState.FAILED),
-            (cancelled, ProcessState.CANCELLED),
-        )
-        if flag
-    ]
-    if len(chosen) > 1:
-        fail("pass at most one of --waiting, --successful, --failed, --cancelled")
-    what = f"{chosen[0].name.lower()} processes" if chosen else "processes"
+    state = chosen_state(waiting=waiting, successful=successful, failed=failed, cancelled=cancelled)
+    what = f"{state.name.lower()} processes" if state is not None else "processes"
     colonyname = colony_name()
     if not yes:
-        _confirm(f"Remove all {what} in colony {colonyname}?")
+        confirm(f"Remove all {what} in colony {colonyname}?")
     with connect(host, port, COLONY_OWNER, colonyprvkey) as client:
-        client.remove_all_processes(colonyname, chosen[0] if chosen else -1)
+        client.remove_all_processes(colonyname, -1 if state is None else state)
     done(f"Removed all {what} in colony {colonyname}")
-
-
-def _confirm(question: str) -> None:
-    """Ask for "YES" like the Go CLI; without a terminal to ask on, refuse instead of guessing."""
-    if not stdin_is_terminal():
-        fail("refusing to remove without confirmation: stdin is not a terminal, pass --yes")
-    answer = typer.prompt(
-        f"{question} Type YES to confirm", default="", show_default=False, err=True
-    )
-    if answer != "YES":
-        fail("aborted, nothing removed")
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()

@@ -45,7 +45,7 @@ from colonies.cli.output import (
     process_state,
     table,
 )
-from colonies.cli.process import stdin_is_terminal
+from colonies.cli.removal import chosen_state, confirm
 from colonies.client import Client
 from colonies.model import Process, ProcessGraph, ProcessState, WireError, WorkflowSpec
 from colonies.timeutil import NS, now_ns, parse_ns
@@ -395,33 +395,11 @@ def removeall(
 ) -> None:
     """Remove all workflows of the colony and their processes, or those in one state (colony
     key)."""
-    chosen = [
-        state
-        for flag, state in (
-            (waiting, ProcessState.WAITING),
-            (successful, ProcessState.SUCCESS),
-            (failed, ProcessState.FAILED),
-            (cancelled, ProcessState.CANCELLED),
-        )
-        if flag
-    ]
-    if len(chosen) > 1:
-        fail("pass at most one of --waiting, --successful, --failed, --cancelled")
-    what = f"{chosen[0].name.lower()} workflows" if chosen else "workflows"
+    state = chosen_state(waiting=waiting, successful=successful, failed=failed, cancelled=cancelled)
+    what = f"{state.name.lower()} workflows" if state is not None else "workflows"
     colony = colony_name(colonyname, "--colonyname")
     if not yes:
-        _confirm(f"Remove all {what} in colony {colony}?")
+        confirm(f"Remove all {what} in colony {colony}?")
     with connect(host, port, COLONY_OWNER, colonyprvkey) as client:
-        client.remove_all_processgraphs(colony, chosen[0] if chosen else -1)
+        client.remove_all_processgraphs(colony, -1 if state is None else state)
     done(f"Removed all {what} in colony {colony}")
-
-
-def _confirm(question: str) -> None:
-    """Ask for "YES" like the Go CLI; without a terminal to ask on, refuse instead of guessing."""
-    if not stdin_is_terminal():
-        fail("refusing to remove without confirmation: stdin is not a terminal, pass --yes")
-    answer = typer.prompt(
-        f"{question} Type YES to confirm", default="", show_default=False, err=True
-    )
-    if answer != "YES":
-        fail("aborted, nothing removed")
