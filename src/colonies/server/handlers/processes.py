@@ -143,17 +143,24 @@ async def _wait_for_resume(
         raise RPCError(408, "Assignment timeout: colony assignments are paused") from None
 
 
-@handles("getprocessesmsg")
-async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
-    colonyname = msg.text("colonyname")
-    await require_member(ctx, signer, colonyname)
-    state, count = msg.integer("state"), msg.integer("count")
-    if state not in ProcessState._value2member_map_:
-        raise RPCError(400, "Failed to get processes, invalid msg.State")
+def listing_count(msg: Msg) -> int:
+    """The ``count`` of a request listing processes or workflows: 0 to ``MAX_COUNT``."""
+    count = msg.integer("count")
     if count > MAX_COUNT:
         raise RPCError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
     if count < 0:
         raise RPCError(400, f"Invalid count {count}, must be 0-{MAX_COUNT}")
+    return count
+
+
+@handles("getprocessesmsg")
+async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    colonyname = msg.text("colonyname")
+    await require_member(ctx, signer, colonyname)
+    state = msg.integer("state")
+    if state not in ProcessState._value2member_map_:
+        raise RPCError(400, "Failed to get processes, invalid msg.State")
+    count = listing_count(msg)
     initiatorid = ""
     if initiator := msg.text("initiator"):
         user = await ctx.store.get_user(colonyname, initiator)

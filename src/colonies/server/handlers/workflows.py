@@ -15,7 +15,7 @@ from colonies.server import graphs, lifecycle
 from colonies.server.auth import require_colony_owner, require_member
 from colonies.server.context import ServerContext
 from colonies.server.handlers import Msg, handles
-from colonies.server.handlers.processes import MAX_COUNT, initiator_name
+from colonies.server.handlers.processes import initiator_name, listing_count
 from colonies.server.specs import check_spec, new_process
 from colonies.timeutil import now_ns
 
@@ -52,13 +52,10 @@ async def get_processgraph(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def get_processgraphs(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname = msg.text("colonyname")
     await require_member(ctx, signer, colonyname)
-    state, count = msg.integer("state"), msg.integer("count")
+    state = msg.integer("state")
     if state not in ProcessState._value2member_map_:
         raise RPCError(400, "invalid msg.State")
-    if count > MAX_COUNT:
-        raise RPCError(400, f"Count is larger than MaxCount limit <{MAX_COUNT}>")
-    if count < 0:
-        raise RPCError(400, f"Invalid count {count}, must be 0-{MAX_COUNT}")
+    count = listing_count(msg)
     found = await ctx.store.get_processgraphs(colonyname, state, count)
     return [graph.to_dict() for graph in found]
 
