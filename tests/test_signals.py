@@ -168,3 +168,18 @@ def test_a_hello_is_answered_and_answers_are_counted() -> None:
     for payload in sent(old):
         new._receive(payload)
     assert new._acked.is_set()
+
+
+def test_non_ascii_text_is_measured_as_sent() -> None:
+    """Notes are ASCII JSON, so the packing counts what PostgreSQL receives."""
+    sender = peer(Recorder())
+    emoji = process(1, ProcessState.SUCCESS)
+    emoji.output = ["😀" * 700]  # 2,800 UTF-8 bytes, 8,400 escaped: over the limit
+    sender.process_changed(emoji)
+    small = process(2, ProcessState.SUCCESS)
+    small.output = ["é" * 100]
+    sender.process_changed(small)
+    payloads = sent(sender)
+    assert all(p.isascii() and len(p) < MAX_PAYLOAD for p in payloads)
+    notes = [note for p in payloads for note in json.loads(p)["n"]]
+    assert ["p" in note for note in notes] == [False, True]

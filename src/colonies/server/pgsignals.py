@@ -103,20 +103,21 @@ class PostgresSignals(LocalSignals):
         self._pending.set()
 
     def _payloads(self, notes: list[dict[str, Any]]) -> list[str]:
-        """Pack notes into as few payloads as fit, in order."""
+        """Pack notes into as few payloads as fit, in order. Notes are ASCII JSON (``_encode``
+        escapes the rest), so a length in characters is the length in bytes."""
         payloads: list[str] = []
         batch: list[str] = []
         size = 0
         for note in notes:
             encoded = _encode(note)
-            if len(encoded.encode()) > MAX_PAYLOAD - 64:
+            if len(encoded) > MAX_PAYLOAD - 64:
                 note = {k: v for k, v in note.items() if k != "p"}  # the receiver reads it
                 encoded = _encode(note)
             if batch and size + len(encoded) + 64 > MAX_PAYLOAD:
                 payloads.append(self._envelope(batch))
                 batch, size = [], 0
             batch.append(encoded)
-            size += len(encoded.encode()) + 1
+            size += len(encoded) + 1
         if batch:
             payloads.append(self._envelope(batch))
         return payloads
@@ -300,4 +301,4 @@ class PostgresSignals(LocalSignals):
 def _encode(note: dict[str, Any]) -> str:
     if "p" in note and isinstance(note["p"], Process):
         note = {**note, "p": note["p"].to_dict()}
-    return json.dumps(note, separators=(",", ":"))
+    return json.dumps(note, separators=(",", ":"), ensure_ascii=True)
