@@ -363,7 +363,180 @@ CASES: dict[str, tuple[Case, set[str]]] = {
         lambda w: {"generatorid": w.generator["generatorid"]},
         {"executor", "user"},
     ),
+    # --- ID rotation and cluster (spec §4.12) ---
+    "changeuseridmsg": (lambda w: {"colonyname": "dev", "userid": _fresh_id()}, {"user"}),
+    "changeexecutoridmsg": (
+        lambda w: {"colonyname": "dev", "executorid": _fresh_id()},
+        {"executor", "pending"},
+    ),
+    "changecolonyidmsg": (lambda w: {"colonyname": "dev", "colonyid": _fresh_id()}, {"owner"}),
+    "changeserveridmsg": (lambda w: {"serverid": _fresh_id()}, {"server"}),
+    "getclustermsg": (lambda w: {}, {"server"}),
 }
+
+
+# --- blueprints (spec §4.11): definitions by the colony owner, the rest by members or the owner
+
+
+def _blueprint_kind(w: World) -> str:
+    """A definition of kind Web in "dev" and a blueprint "bp" of it (made once per world)."""
+    if not getattr(w, "blueprints_ready", False):
+        w.ok("owner", _definition_msg("webs", "Web"))
+        w.ok("owner", {"msgtype": "addblueprintmsg", "blueprint": _blueprint("bp")})
+        w.blueprints_ready = True  # type: ignore[attr-defined]
+    return "Web"
+
+
+def _definition_msg(name: str, kind: str) -> dict[str, Any]:
+    definition = {
+        "kind": "BlueprintDefinition",
+        "metadata": {"name": name, "colonyname": "dev"},
+        "spec": {"names": {"kind": kind}, "handler": {"executorType": "r", "functionName": "f"}},
+    }
+    return {"msgtype": "addblueprintdefinitionmsg", "blueprintdefinition": definition}
+
+
+def _blueprint(name: str) -> dict[str, Any]:
+    return {"kind": "Web", "metadata": {"name": name, "colonyname": "dev"}, "spec": {"n": 1}}
+
+
+def _fresh_name() -> str:
+    return _fresh_id()[:12]
+
+
+def _spare_definition(w: World) -> dict[str, Any]:
+    name = _fresh_name()
+    w.ok("owner", _definition_msg(name, name))
+    return {"namespace": "dev", "name": name}
+
+
+def _spare_blueprint(w: World) -> dict[str, Any]:
+    _blueprint_kind(w)
+    name = _fresh_name()
+    w.ok("owner", {"msgtype": "addblueprintmsg", "blueprint": _blueprint(name)})
+    return {"namespace": "dev", "name": name}
+
+
+def _bp_id(w: World) -> str:
+    _blueprint_kind(w)
+    got = w.ok("owner", {"msgtype": "getblueprintmsg", "namespace": "dev", "name": "bp"})
+    return str(got["blueprintid"])
+
+
+def _with_blueprint(fields: dict[str, Any]) -> Case:
+    """A builder of ``fields`` once the Web definition and blueprint "bp" exist."""
+
+    def build(w: World) -> dict[str, Any]:
+        _blueprint_kind(w)
+        return fields
+
+    return build
+
+
+def _new_definition(w: World) -> dict[str, Any]:
+    return {"blueprintdefinition": _definition_msg(_fresh_name(), "K")["blueprintdefinition"]}
+
+
+def _new_blueprint(w: World) -> dict[str, Any]:
+    _blueprint_kind(w)
+    return {"blueprint": _blueprint(_fresh_name())}
+
+
+_MEMBERS_OR_OWNER = {"executor", "user", "owner"}
+CASES.update(
+    {
+        "addblueprintdefinitionmsg": (_new_definition, {"owner"}),
+        "getblueprintdefinitionmsg": (
+            _with_blueprint({"colonyname": "dev", "name": "webs"}),
+            _MEMBERS_OR_OWNER,
+        ),
+        "getblueprintdefinitionsmsg": (lambda w: {"colonyname": "dev"}, _MEMBERS_OR_OWNER),
+        "removeblueprintdefinitionmsg": (_spare_definition, {"owner"}),
+        "addblueprintmsg": (_new_blueprint, _MEMBERS_OR_OWNER),
+        "getblueprintmsg": (_with_blueprint({"namespace": "dev", "name": "bp"}), _MEMBERS_OR_OWNER),
+        "getblueprintsmsg": (lambda w: {"namespace": "dev", "kind": ""}, _MEMBERS_OR_OWNER),
+        "updateblueprintmsg": (_with_blueprint({"blueprint": _blueprint("bp")}), _MEMBERS_OR_OWNER),
+        "removeblueprintmsg": (_spare_blueprint, _MEMBERS_OR_OWNER),
+        "getblueprinthistorymsg": (lambda w: {"blueprintid": _bp_id(w)}, _MEMBERS_OR_OWNER),
+        "updateblueprintstatusmsg": (
+            _with_blueprint({"colonyname": "dev", "blueprintname": "bp", "status": {}}),
+            {"executor", "user"},
+        ),
+        "reconcileblueprintmsg": (
+            _with_blueprint({"namespace": "dev", "name": "bp"}),
+            {"executor", "user"},
+        ),
+    }
+)
+
+# --- files and snapshots (ColonyFS, spec §4.9): members of the file's colony only ---
+_FILE = {"colonyname": "dev", "label": "/l", "name": "f", "ref": {"protocol": "s3"}}
+_MEMBERS = {"executor", "user"}
+
+
+def _stored_file(w: World) -> dict[str, Any]:
+    w.ok("executor", {"msgtype": "addfilemsg", "file": _FILE})
+    return {"colonyname": "dev", "label": "/l", "name": "f"}
+
+
+def _stored_snapshot(w: World) -> dict[str, Any]:
+    name = _fresh_name()
+    w.ok(
+        "executor",
+        {"msgtype": "createsnapshotmsg", "colonyname": "dev", "label": "/l", "name": name},
+    )
+    return {"colonyname": "dev", "name": name}
+
+
+CASES.update(
+    {
+        "addfilemsg": (lambda w: {"file": _FILE}, _MEMBERS),
+        "getfilemsg": (_stored_file, _MEMBERS),
+        "getfilesmsg": (lambda w: {"colonyname": "dev", "label": "/l"}, _MEMBERS),
+        "getfilelabelsmsg": (lambda w: {"colonyname": "dev", "name": "", "exact": False}, _MEMBERS),
+        "removefilemsg": (lambda w: {"colonyname": "dev", "label": "/l", "name": "f"}, _MEMBERS),
+        "createsnapshotmsg": (
+            lambda w: {"colonyname": "dev", "label": "/l", "name": "s"},
+            _MEMBERS,
+        ),
+        "getsnapshotmsg": (_stored_snapshot, _MEMBERS),
+        "getsnapshotsmsg": (lambda w: {"colonyname": "dev"}, _MEMBERS),
+        "removesnapshotmsg": (lambda w: {"colonyname": "dev", "name": "s"}, _MEMBERS),
+        "removeallsnapshotmsg": (lambda w: {"colonyname": "dev"}, _MEMBERS),
+    }
+)
+
+
+# --- channels (spec §4.10): members, and of them only the process's initiator (``user``) and
+# its assigned ``executor``
+
+
+def _channelled(w: World) -> str:
+    """A RUNNING process the user submitted with channel ``out``, assigned to ``executor``
+    (made once per World: builders run once per role)."""
+    if not hasattr(w, "channelled"):
+        conditions = {"colonyname": "dev", "executortype": "t"}
+        spec = {"funcname": "f", "priority": 50000, "channels": ["out"], "conditions": conditions}
+        submitted = w.ok("user", {"msgtype": "submitfuncspecmsg", "spec": spec})["processid"]
+        assign = {"msgtype": "assignprocessmsg", "colonyname": "dev", "timeout": 1}
+        assert w.ok("executor", assign)["processid"] == submitted
+        w.channelled = submitted  # type: ignore[attr-defined]
+    return str(w.channelled)  # type: ignore[attr-defined]
+
+
+CASES.update(
+    {
+        "channelappendmsg": (
+            lambda w: {"processid": _channelled(w), "name": "out", "sequence": 1, "payload": ""},
+            _MEMBERS,
+        ),
+        "channelreadmsg": (lambda w: {"processid": _channelled(w), "name": "out"}, _MEMBERS),
+    }
+)
+
+
+def _fresh_id() -> str:
+    return crypto.id_from_private_key(crypto.generate_private_key())
 
 
 def test_every_registered_type_has_a_case() -> None:
@@ -425,7 +598,31 @@ PUBSUB_CASES: dict[str, tuple[Case, set[str]]] = {
 
 
 def test_every_subscription_type_has_a_case() -> None:
-    assert set(PUBSUB_CASES) == pubsub.SUBSCRIPTIONS
+    # subscribechannelmsg: test_channel_subscriptions_refuse_wrong_roles
+    assert set(PUBSUB_CASES) | {"subscribechannelmsg"} == pubsub.SUBSCRIPTIONS
+
+
+def test_channel_subscriptions_refuse_wrong_roles(live: LiveServer) -> None:
+    """Only the process's initiator and assigned executor subscribe to its channels (a 403
+    error frame for the others, the socket staying open); they get the log."""
+    world = World(live)
+    processid = _channelled(world)
+    payload = base64.b64encode(b"entry").decode()
+    append = {"msgtype": "channelappendmsg", "processid": processid, "name": "out"}
+    world.ok("executor", {**append, "sequence": 1, "payload": payload})
+    msg = {"msgtype": "subscribechannelmsg", "processid": processid, "name": "out", "timeout": 30}
+    with connect(live.url.replace("http", "ws") + "/pubsub") as ws:
+        for role in ROLES:
+            ws.send(rpc.build_request(msg, world.keys[role].prvkey))
+            envelope = json.loads(ws.recv(10))
+            if role not in _MEMBERS:
+                assert envelope["error"] is True and envelope["payloadtype"] == "error", role
+                failure = json.loads(base64.b64decode(envelope["payload"]))
+                assert failure["status"] == 403 and failure["message"], role
+                continue
+            assert (envelope["payloadtype"], envelope["error"]) == ("subscribechannelmsg", False)
+            (entry,) = json.loads(base64.b64decode(envelope["payload"]))
+            assert base64.b64decode(entry["payload"]) == b"entry", role
 
 
 @pytest.mark.parametrize("msgtype", sorted(PUBSUB_CASES))

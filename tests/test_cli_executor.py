@@ -68,3 +68,39 @@ def test_unknown_executor(cli: CLI) -> None:
 def test_missing_colony_key(cli: CLI) -> None:
     result = cli("executor", "remove", "--name", "cli-member", COLONIES_COLONY_PRVKEY=None)
     assert_error(result, "set COLONIES_COLONY_PRVKEY or pass --colonyprvkey")
+
+
+def test_ls_tells_online_from_gone(cli: CLI) -> None:
+    """An executor that calls is online; one never heard from (a closed tab, a dead host) is
+    offline however APPROVED it is, and the table says when each was last heard from."""
+    import contextlib
+
+    from colonies.client import Client
+    from colonies.errors import NotFoundError
+    from colonies.model import Executor
+
+    quiet_key = crypto.generate_private_key()
+    quiet = Executor(
+        executorid=crypto.id_from_private_key(quiet_key),
+        executortype="wasm",
+        executorname="closed-tab",
+        colonyname=cli.live.colonyname,
+    )
+    with Client(cli.live.url, cli.live.colony.prvkey) as client:
+        client.add_executor(quiet)
+        client.approve_executor(cli.live.colonyname, "closed-tab")
+    with Client(cli.live.url, cli.member.prvkey) as client, contextlib.suppress(NotFoundError):
+        client.assign(cli.live.colonyname, timeout=1)  # a poll: cli-member is heard from now
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in cli("executor", "ls").stdout.splitlines()
+        if line.startswith("│")
+    }
+    assert "online" in rows["cli-member"] and " s ago" in rows["cli-member"]
+    assert "offline" in rows["closed-tab"] and "APPROVED" in rows["closed-tab"]
+
+
+def test_ls_of_nothing_is_a_sentence(cli: CLI) -> None:
+    result = cli("executor", "ls", "--type", "nobody")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "No executors in colony dev" in result.stderr

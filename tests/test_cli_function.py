@@ -17,9 +17,10 @@ import pytest
 from colonies.cli.output import format_outputs, go_sprint
 from colonies.client import Client
 from colonies.client import _requests as requests
-from colonies.model import Process, ProcessState
+from colonies.model import Function, Process, ProcessState
 from conftest import CLI, LiveServer, add_executor, assert_error, free_port
 from polling import until
+from test_cli_location import other_colony
 
 Action = Callable[[Client, Process], None]
 
@@ -193,6 +194,22 @@ def test_submit_a_broken_spec_file(cli: CLI, tmp_path: Path) -> None:
     assert_error(cli("function", "submit", "--spec", str(spec)), "cannot read the function spec")
 
 
+def test_a_spec_with_unknown_keys_is_refused_and_nothing_is_queued(
+    cli: CLI, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"func": "echo", "conditions": {"executortype": "wasm"}}))
+    assert_error(cli("function", "submit", "--spec", str(spec)), "unknown key func")
+    spec.write_text(
+        json.dumps({"funcname": "echo", "conditions": {"executortype": "wasm", "type": "x"}})
+    )
+    assert_error(cli("function", "submit", "--spec", str(spec)), "unknown key conditions.type")
+    spec.write_text(json.dumps({"args": ["a"], "conditions": {"executortype": "wasm"}}))
+    assert_error(cli("function", "submit", "--spec", str(spec)), "no funcname")
+    with Client(cli.live.url, cli.member.prvkey) as client:
+        assert client.get_processes(cli.live.colonyname, ProcessState.WAITING) == []
+
+
 def test_exec_errors(cli: CLI) -> None:
     assert_error(
         cli("function", "exec", "--func", "f", COLONIES_EXECUTOR_TYPE=None),
@@ -267,3 +284,93 @@ def test_format_outputs() -> None:
     assert format_outputs(["8"]) == "8"
     assert format_outputs([]) == ""
     assert format_outputs(["a", 2.0, False]) == "a 2 false"
+
+
+# --- function register|ls|remove ----------------------------------------------------------
+
+
+def test_register_list_and_remove(cli: CLI) -> None:
+    registered = cli("function", "register", "--name", "cli-member", "--func", "resize")
+    assert registered.exit_code == 0, registered.stderr
+    functionid = registered.stdout.strip()
+    other = add_executor(cli.live, "other", "cli")
+    again = cli(
+        "function", "register", "--name", "other", "--func", "resize", "--json",
+        COLONIES_PRVKEY=other.prvkey,
+    )  # fmt: skip
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["executorname"] == "other"
+    assert cli("function", "register", "--name", "cli-member", "--func", "crop").exit_code == 0
+
+    listed = json.loads(cli("function", "ls", "--json").stdout)
+    assert sorted((f["executorname"], f["funcname"]) for f in listed) == [
+        ("cli-member", "crop"),
+        ("cli-member", "resize"),
+        ("other", "resize"),
+    ]
+    mine = json.loads(cli("function", "ls", "--executorname", "other", "--json").stdout)
+    assert [f["funcname"] for f in mine] == ["resize"]
+    table = cli("function", "ls")
+    assert table.exit_code == 0
+    rows = {line.split("│")[1].strip(): line for line in table.stdout.splitlines() if "│" in line}
+    assert rows["resize"].split("│")[3].strip() == "2"  # two executors offer it
+    assert rows["crop"].split("│")[3].strip() == "1"
+
+    removed = cli("function", "remove", "--functionid", functionid)
+    assert removed.exit_code == 0, removed.stderr
+    left = json.loads(cli("function", "ls", "--json").stdout)
+    assert functionid not in {f["functionid"] for f in left} and len(left) == 2
+
+
+def test_function_ls_counts_calls(cli: CLI) -> None:
+    worker = add_executor(cli.live, "counter", "wasm")
+    with Client(cli.live.url, worker.prvkey) as client:
+        client.add_function(Function(executorname="counter", colonyname="dev", funcname="inc"))
+    thread = executor_with_key(cli.live, worker.prvkey, close_with("1"))
+    assert cli("function", "exec", "--func", "inc", "--wait").exit_code == 0
+    thread.join(10)
+
+    def calls() -> str:  # counters are written in batches, within a second
+        table = cli("function", "ls").stdout
+        row = next(line for line in table.splitlines() if "inc" in line)
+        return row.split("│")[4].strip()
+
+    until(lambda: calls() == "1", what="the call to be counted")
+
+
+def executor_with_key(live: LiveServer, prvkey: str, action: Action) -> threading.Thread:
+    def run() -> None:
+        with Client(live.url, prvkey) as client:
+            action(client, client.assign(live.colonyname, timeout=30))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_register_and_remove_errors(cli: CLI) -> None:
+    assert_error(
+        cli("function", "register", "--name", "someone-else", "--func", "f"), "Not allowed"
+    )
+    assert_error(cli("function", "register", "--name", "cli-member", "--func", ""), "funcname")
+    assert_error(cli("function", "remove", "--functionid", "a" * 64), "does not exist")
+    functionid = cli("function", "register", "--name", "cli-member", "--func", "f").stdout.strip()
+    other = add_executor(cli.live, "other", "cli")
+    assert_error(
+        cli("function", "remove", "--functionid", functionid, COLONIES_PRVKEY=other.prvkey),
+        "its own executor",
+    )
+    empty = cli("function", "ls", COLONIES_PRVKEY=other.prvkey, COLONIES_COLONY_NAME="dev")
+    assert empty.exit_code == 0
+
+
+def test_function_ls_is_per_colony(cli: CLI) -> None:
+    assert cli("function", "register", "--name", "cli-member", "--func", "f").exit_code == 0
+    _, outsider = other_colony(cli.live)
+    assert_error(cli("function", "ls", COLONIES_PRVKEY=outsider.prvkey), "access denied")
+    theirs = cli(
+        "function", "ls", "--json", COLONIES_COLONY_NAME="other", COLONIES_PRVKEY=outsider.prvkey
+    )
+    assert theirs.exit_code == 0 and json.loads(theirs.stdout) == []
+    nothing = cli("function", "ls", COLONIES_COLONY_NAME="other", COLONIES_PRVKEY=outsider.prvkey)
+    assert "No functions" in nothing.stderr

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from colonies.client import Client
-from colonies.model import Conditions, FunctionSpec, Process
+from colonies.model import Conditions, FunctionSpec, Process, ProcessState
 from conftest import CLI, add_executor, assert_error
+from test_cli_location import other_colony
 
 
 def submit(cli: CLI, funcname: str = "f", label: str = "") -> Process:
@@ -136,3 +137,101 @@ def test_removeall_errors(cli: CLI) -> None:
         "access denied",
         "COLONIES_COLONY_PRVKEY",
     )
+
+
+# --- process assign|close|fail|pause|resume|status ------------------------------------------
+
+
+def submit_for_member(cli: CLI, funcname: str = "job") -> Process:
+    """A waiting process for the CLI's member executor (type "cli")."""
+    spec = FunctionSpec(
+        funcname=funcname, conditions=Conditions(colonyname="dev", executortype="cli")
+    )
+    with Client(cli.live.url, cli.member.prvkey) as client:
+        return client.submit(spec)
+
+
+def state_of(cli: CLI, processid: str) -> Process:
+    with Client(cli.live.url, cli.member.prvkey) as client:
+        return client.get_process(processid)
+
+
+def test_assign_close_and_fail(cli: CLI) -> None:
+    first, second = submit_for_member(cli, "a"), submit_for_member(cli, "b")
+    assigned = cli("process", "assign", "--timeout", "5")
+    assert assigned.exit_code == 0, assigned.stderr
+    assert assigned.stdout.strip() == first.processid
+    as_json = cli("process", "assign", "--timeout", "5", "--json")
+    assert json.loads(as_json.stdout)["processid"] == second.processid
+    assert state_of(cli, first.processid).assignedexecutorid == cli.member.id
+
+    closed = cli("process", "close", "-p", first.processid, "--out", "x,y", "--out", "z")
+    assert closed.exit_code == 0, closed.stderr
+    done = state_of(cli, first.processid)
+    assert done.state == ProcessState.SUCCESS and done.output == ["x,y", "z"]
+
+    failed = cli("process", "fail", "-p", second.processid, "--errors", "bad input")
+    assert failed.exit_code == 0, failed.stderr
+    gone = state_of(cli, second.processid)
+    assert gone.state == ProcessState.FAILED and gone.errors == ["bad input"]
+
+
+def test_close_without_outputs_and_fail_without_errors(cli: CLI) -> None:
+    first, second = submit_for_member(cli), submit_for_member(cli)
+    for _ in range(2):
+        assert cli("process", "assign", "--timeout", "5").exit_code == 0
+    assert cli("process", "close", "-p", first.processid).exit_code == 0
+    assert state_of(cli, first.processid).output == []
+    assert cli("process", "fail", "-p", second.processid).exit_code == 0
+    assert state_of(cli, second.processid).errors == ["No errors specified"]
+
+
+def test_assign_close_fail_errors(cli: CLI) -> None:
+    assert_error(cli("process", "assign", "--timeout", "1"), "No process available")
+    process = submit_for_member(cli)
+    assert_error(cli("process", "close", "-p", process.processid), "not assigned")
+    assert_error(cli("process", "fail", "-p", process.processid), "not assigned")
+    assert cli("process", "assign", "--timeout", "5").exit_code == 0
+    other = add_executor(cli.live, "other", "cli")
+    assert_error(cli("process", "close", "-p", process.processid, COLONIES_PRVKEY=other.prvkey))
+    assert_error(cli("process", "close", "-p", "a" * 64), "not found")
+    # The colony owner is no executor: it cannot take work.
+    assert_error(cli("process", "assign", COLONIES_PRVKEY=cli.live.colony.prvkey))
+
+
+def test_pause_status_resume(cli: CLI) -> None:
+    status = cli("process", "status")
+    assert status.exit_code == 0 and status.stdout == "ACTIVE\n"
+    paused = cli("process", "pause")
+    assert paused.exit_code == 0 and "paused" in paused.stderr
+    assert cli("process", "status").stdout == "PAUSED\n"
+    assert json.loads(cli("process", "status", "--json").stdout) == {
+        "colonyname": "dev",
+        "ispaused": True,
+    }
+    process = submit_for_member(cli)
+    assert_error(cli("process", "assign", "--timeout", "1"), "assignments are paused")
+    assert cli("process", "resume", "--colonyname", "dev").exit_code == 0
+    assert cli("process", "status", "--colonyname", "dev").stdout == "ACTIVE\n"
+    assert cli("process", "assign", "--timeout", "5").stdout.strip() == process.processid
+
+
+def test_pause_errors_and_isolation(cli: CLI) -> None:
+    member = cli.member.prvkey
+    assert_error(cli("process", "pause", COLONIES_COLONY_PRVKEY=member), "access denied")
+    assert_error(cli("process", "resume", COLONIES_COLONY_PRVKEY=member), "access denied")
+    assert_error(cli("process", "pause", COLONIES_COLONY_PRVKEY=None), "colony owner key")
+    assert_error(cli("process", "status", COLONIES_COLONY_NAME=None), "--colonyname")
+    owner, outsider = other_colony(cli.live)
+    assert_error(cli("process", "pause", COLONIES_COLONY_PRVKEY=owner.prvkey), "access denied")
+    assert_error(cli("process", "status", COLONIES_PRVKEY=outsider.prvkey), "access denied")
+    # Pausing the other colony leaves dev alone.
+    assert (
+        cli(
+            "process", "pause", "--colonyname", "other", COLONIES_COLONY_PRVKEY=owner.prvkey
+        ).exit_code
+        == 0
+    )
+    assert cli("process", "status").stdout == "ACTIVE\n"
+    theirs = cli("process", "status", "--colonyname", "other", COLONIES_PRVKEY=outsider.prvkey)
+    assert theirs.stdout == "PAUSED\n"

@@ -239,7 +239,9 @@ def test_lists_count_and_table(cli: CLI, tmp_path: Path) -> None:
     table = cli("workflow", "psw")
     assert table.exit_code == 0, table.stderr
     assert first in table.stdout and "Submitted" in table.stdout and "cli-member" in table.stdout
-    assert "Ended" in cli("workflow", "pss").stdout
+    nothing = cli("workflow", "pss")
+    assert nothing.exit_code == 0 and nothing.stdout == ""
+    assert "No successful workflows in colony dev" in nothing.stderr
     assert_error(cli("workflow", "psw", "--count", "101"))
 
 

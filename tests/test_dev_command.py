@@ -177,3 +177,36 @@ def test_server_start_needs_a_server_id(tmp_path: Path) -> None:
         env={k: v for k, v in os.environ.items() if k != "COLONIES_SERVER_ID"},
     )
     assert result.returncode != 0 and "COLONIES_SERVER_ID" in result.stderr
+
+
+def test_ctrl_c_with_a_long_poll_is_quick_and_quiet(dev: DevServer) -> None:
+    """Ctrl-C ends a waiting assign with a clean "no process" reply (not a cancelled request)
+    and the server exits without a traceback."""
+    import threading
+
+    from colonies.errors import NoProcessAvailable
+
+    env = dev.env
+    outcome: list[BaseException] = []
+
+    def long_poll() -> None:
+        with Client(f"http://127.0.0.1:{dev.port}", env["COLONIES_PRVKEY"]) as client:
+            try:
+                client.assign("dev", timeout=60)
+            except BaseException as e:
+                outcome.append(e)
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+    deadline = time.monotonic() + 10
+    while (
+        "colonies_longpolls_open 1.0" not in httpx.get(f"http://127.0.0.1:{dev.port}/metrics").text
+    ):
+        assert time.monotonic() < deadline, "the long-poll never started"
+        time.sleep(0.05)
+    dev.proc.send_signal(signal.SIGINT)
+    _, stderr = dev.proc.communicate(timeout=10)
+    poller.join(10)
+    assert dev.proc.returncode in (0, 130)  # 130: ended by SIGINT, as shells report Ctrl-C
+    assert "Traceback" not in stderr and "CancelledError" not in stderr
+    assert len(outcome) == 1 and isinstance(outcome[0], NoProcessAvailable), outcome

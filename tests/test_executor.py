@@ -292,3 +292,40 @@ def test_sigterm_stops_cleanly(
     else:
         assert done.output == ["finished"]
     assert "Stopped:" in stderr
+
+
+def test_run_finds_a_module_in_the_current_folder(live: LiveServer, tmp_path: Path) -> None:
+    """``colonies executor run --module myfuncs`` in the folder of myfuncs.py, no PYTHONPATH
+    (the installed console script, not ``python -m``, which would add the folder itself)."""
+    (tmp_path / "myfuncs.py").write_text(
+        "from colonies.functions import FunctionSet\n"
+        "functions = FunctionSet()\n\n"
+        "@functions\n"
+        "def shout(text):\n"
+        "    return text.upper()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(
+        COLONIES_SERVER_HOST="127.0.0.1",
+        COLONIES_SERVER_PORT=str(live.port),
+        COLONIES_COLONY_NAME="dev",
+        COLONIES_COLONY_PRVKEY=live.colony.prvkey,
+        COLONIES_TLS="false",
+    )
+    script = Path(sys.executable).with_name("colonies")
+    argv = [str(script), "executor", "run", "--type", "local", "--module", "myfuncs"]
+    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        member = add_executor(live, "submitter", executortype="cli")
+        with Client(live.url, member.prvkey) as client:
+            spec = FunctionSpec(
+                funcname="shout",
+                args=["hi"],
+                conditions=Conditions(colonyname="dev", executortype="local"),
+            )
+            process = client.submit(spec)
+            done = client.wait(process.processid, timeout=30)
+        assert done.output == ["HI"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)

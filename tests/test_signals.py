@@ -40,6 +40,9 @@ class Recorder:
     def on_lost_signals(self) -> None:
         self.calls.append(("lost", None))
 
+    def on_channel(self, processid: str, name: str | None) -> None:
+        self.calls.append(("channel", (processid, name)))
+
 
 def process(i: int, state: int = ProcessState.WAITING, size: int = 0) -> Process:
     spec = FunctionSpec(
@@ -183,3 +186,20 @@ def test_non_ascii_text_is_measured_as_sent() -> None:
     assert all(p.isascii() and len(p) < MAX_PAYLOAD for p in payloads)
     notes = [note for p in payloads for note in json.loads(p)["n"]]
     assert ["p" in note for note in notes] == [False, True]
+
+
+# --- channels (spec §4.10) ---
+
+
+def test_a_channel_append_wakes_subscribers_here_and_on_other_replicas() -> None:
+    here, there = Recorder(), Recorder()
+    LocalSignals(here).channel_appended("p1", "out")
+    assert here.calls == [("channel", ("p1", "out"))]
+    sender, receiver = peer(Recorder()), peer(there)
+    sender.channel_appended("p1", "out")
+    sender.channel_appended("p2", "x" * 5000)  # too long for a note: every channel of p2
+    payloads = sent(sender)
+    assert all(len(p.encode()) < MAX_PAYLOAD for p in payloads)
+    for payload in payloads:
+        receiver._receive(payload)
+    assert there.calls == [("channel", ("p1", "out")), ("channel", ("p2", None))]

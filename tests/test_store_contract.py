@@ -34,7 +34,11 @@ from psycopg import sql
 
 from colonies.model import (
     Attribute,
+    Blueprint,
+    BlueprintDefinition,
+    BlueprintHistory,
     Capabilities,
+    ChannelEntry,
     Colony,
     Conditions,
     Cron,
@@ -1760,3 +1764,349 @@ async def test_removing_a_colony_removes_its_crons_and_generators(store: Store) 
     assert await store.count_generator_args(generator(1).generatorid) == 0
     assert await store.get_cron(cron(2).cronid) is not None
     assert await store.count_generator_args(generator(2).generatorid) == 1
+
+
+# --- ID rotation (spec §4.12) ---
+
+
+async def test_change_user_id_moves_the_user_within_its_colony_only(store: Store) -> None:
+    await add_colony(store, "other")
+    old, new = "1" * 64, "2" * 64
+    await store.add_user(User(colonyname="dev", userid=old, name="alice", email="a@b"))
+    await store.add_user(User(colonyname="other", userid=old, name="alice"))
+    await store.change_user_id("dev", old, new)
+    assert await store.get_user_by_id("dev", old) is None
+    moved = await store.get_user_by_id("dev", new)
+    assert moved == User(colonyname="dev", userid=new, name="alice", email="a@b")
+    assert await store.get_user("dev", "alice") == moved
+    assert [u.userid for u in await store.get_users("dev")] == [new]
+    assert (await store.get_user("other", "alice")) == User(
+        colonyname="other", userid=old, name="alice"
+    )
+
+
+async def test_change_executor_id_moves_the_executor_and_its_processes(store: Store) -> None:
+    await add_colony(store, "other")
+    old, new = "3" * 64, "4" * 64
+    worker = await approved(store, "w", key=old)
+    await approved(store, "w", key=old, colony="other")
+    await add(store, make(1), make(2, colony="other"))
+    assert await claim(store, worker) == pid(1)
+    await store.change_executor_id("dev", old, new)
+    assert await store.get_executor_by_id("dev", old) is None
+    got = await store.get_executor("dev", "w")
+    assert got is not None and got.executorid == new and got.state == ExecutorState.APPROVED
+    assert await store.get_executor_by_id("dev", new) == got
+    process = await store.get_process(pid(1))
+    assert process is not None and process.assignedexecutorid == new
+    # the other colony's registration of the same key is untouched
+    other = await store.get_executor("other", "w")
+    assert other is not None and other.executorid == old
+    # the old ID claims nothing, the new one does
+    await add(store, make(3))
+    assert await claim(store, worker) is None
+    assert await claim(store, executor("w", key=new)) == pid(3)
+
+
+async def test_change_colony_id_is_a_compare_and_set(store: Store) -> None:
+    await store.change_colony_id("dev", "b" * 64, "c" * 64)  # not the current ID: no change
+    assert await store.get_colony("dev") == Colony(colonyid="a" * 64, name="dev")
+    await store.change_colony_id("dev", "a" * 64, "c" * 64)
+    assert await store.get_colony("dev") == Colony(colonyid="c" * 64, name="dev")
+
+
+# --- channels (spec §4.10) ---
+
+
+def entry(sequence: int, payload: bytes = b"", **fields: Any) -> ChannelEntry:
+    return ChannelEntry(
+        sequence=sequence, senderid="s" * 64, payload=payload, type="data", **fields
+    )
+
+
+async def test_channel_entries_are_numbered_and_read_in_order(store: Store) -> None:
+    await add(store, make(1))
+    stamp = 1_700_000_000 * NS + 123
+    first = entry(5, bytes(range(256)), inreplyto=3)
+    assert await store.append_channel_entry(pid(1), "out", first, stamp, 10) == 0
+    assert await store.append_channel_entry(pid(1), "out", entry(6, b"b"), stamp + 1, 10) == 1
+    assert await store.append_channel_entry(pid(1), "other", entry(1), stamp, 10) == 0
+    got = await store.read_channel(pid(1), "out", 0, 0)
+    assert got == [
+        ChannelEntry(
+            sequence=5,
+            inreplyto=3,
+            timestamp=format_ns(stamp),
+            senderid="s" * 64,
+            payload=bytes(range(256)),
+            type="data",
+        ),
+        ChannelEntry(
+            sequence=6, timestamp=format_ns(stamp + 1), senderid="s" * 64, payload=b"b", type="data"
+        ),
+    ]
+    assert [e.sequence for e in await store.read_channel(pid(1), "out", 1, 0)] == [6]
+    assert [e.sequence for e in await store.read_channel(pid(1), "out", 0, 1)] == [5]
+    assert [e.sequence for e in await store.read_channel(pid(1), "out", -3, -1)] == [5, 6]
+    assert await store.read_channel(pid(1), "out", 2, 0) == []
+    assert await store.read_channel(pid(1), "never", 0, 0) == []
+    assert await store.read_channel(pid(2), "out", 0, 0) == []
+
+
+async def test_a_channel_holds_at_most_max_entries(store: Store) -> None:
+    await add(store, make(1))
+    for i in range(3):
+        assert await store.append_channel_entry(pid(1), "a", entry(i), NS, 3) == i
+    assert await store.append_channel_entry(pid(1), "a", entry(9), NS, 3) is None
+    assert await store.append_channel_entry(pid(1), "b", entry(1), NS, 3) == 0
+    assert len(await store.read_channel(pid(1), "a", 0, 0)) == 3
+
+
+async def test_appends_need_a_waiting_or_running_process(store: Store) -> None:
+    with pytest.raises(LookupError):
+        await store.append_channel_entry(pid(1), "a", entry(1), NS, 10)
+    await add(store, make(1), make(2))
+    await store.append_channel_entry(pid(1), "a", entry(1), NS, 10)
+    await set_state(store, 1, ProcessState.RUNNING)
+    await store.append_channel_entry(pid(1), "a", entry(2), NS, 10)
+    for i, state in ((1, ProcessState.SUCCESS), (2, ProcessState.CANCELLED)):
+        await set_state(store, i, state)
+        with pytest.raises(LookupError):
+            await store.append_channel_entry(pid(i), "a", entry(3), NS, 10)
+    assert len(await store.read_channel(pid(1), "a", 0, 0)) == 2  # still readable
+
+
+async def test_channel_entries_go_with_their_process(store: Store) -> None:
+    await add_colony(store, "other")
+    await add(store, make(1), make(2), make(3), make(4, colony="other"))
+    for i in (1, 2, 3, 4):
+        await store.append_channel_entry(pid(i), "a", entry(i), NS, 10)
+    await store.remove_process(pid(1))
+    await set_state(store, 2, ProcessState.FAILED)
+    await store.remove_processes("dev", ProcessState.FAILED)
+    await store.remove_colony("other")
+    left = {i for i in (1, 2, 3, 4) if await store.read_channel(pid(i), "a", 0, 0)}
+    assert left == {3}
+    await add(store, make(1))  # a process ID used again starts with empty channels
+    assert await store.read_channel(pid(1), "a", 0, 0) == []
+    assert await store.append_channel_entry(pid(1), "a", entry(1), NS, 10) == 0
+
+
+async def test_concurrent_appends_from_two_replicas_get_dense_indices(open_store: Opener) -> None:
+    first, second = open_store(), open_store()
+    try:
+        await first.add_colony(Colony(colonyid="a" * 64, name="dev"))
+        await first.add_process(make(1), cpu=0, memory=0)
+
+        async def append(replica: Store, n: int) -> list[int | None]:
+            return [
+                await replica.append_channel_entry(pid(1), "a", entry(n * 100 + i), NS, 1000)
+                for i in range(20)
+            ]
+
+        results = await asyncio.gather(append(first, 1), append(second, 2), append(first, 3))
+        indices = sorted(i for got in results for i in got if i is not None)
+        assert indices == list(range(60))
+        read = await second.read_channel(pid(1), "a", 0, 0)
+        assert len(read) == 60 and len({e.sequence for e in read}) == 60
+    finally:
+        await first.close()
+        await second.close()
+
+
+# --- blueprints (spec §4.11) ---
+
+
+def _bp_definition(name: str, kind: str, colony: str = "dev") -> BlueprintDefinition:
+    d = BlueprintDefinition(blueprintdefinitionid=(name + colony).ljust(64, "d"))
+    d.kind = "BlueprintDefinition"
+    d.metadata.name, d.metadata.colonyname = name, colony
+    d.spec.names.kind, d.spec.handler.executortype = kind, "rec"
+    return d
+
+
+def _bp(name: str, kind: str = "Web", colony: str = "dev", location: str = "") -> Blueprint:
+    b = Blueprint(blueprintid=(name + colony).ljust(64, "b"), kind=kind, spec={"n": 1})
+    b.metadata.name, b.metadata.colonyname, b.metadata.locationname = name, colony, location
+    return b
+
+
+def _bp_history(b: Blueprint, changetype: str) -> BlueprintHistory:
+    return BlueprintHistory(
+        historyid=str(uuid.uuid4()),
+        blueprintid=b.blueprintid,
+        kind=b.kind,
+        namespace=b.metadata.colonyname,
+        name=b.metadata.name,
+        generation=b.metadata.generation,
+        spec=dict(b.spec),
+        changetype=changetype,
+    )
+
+
+async def test_blueprint_definitions_per_colony(store: Store) -> None:
+    await add_colony(store, "other")
+    web, db = _bp_definition("webs", "Web"), _bp_definition("dbs", "Db")
+    for d in (web, db, _bp_definition("webs", "Web", "other")):
+        await store.add_blueprint_definition(d)
+    with pytest.raises(AlreadyExists, match="duplicate key"):
+        await store.add_blueprint_definition(_bp_definition("webs", "Other"))
+    assert await store.get_blueprint_definition("dev", "webs") == web
+    assert await store.get_blueprint_definition("dev", "nope") is None
+    assert await store.get_blueprint_definitions("dev") == [db, web]  # by name
+    assert await store.get_blueprint_definition_by_kind("dev", "Web") == web
+    assert await store.get_blueprint_definition_by_kind("dev", "Nope") is None
+    await store.remove_blueprint_definition("dev", "webs")
+    assert await store.get_blueprint_definitions("dev") == [db]
+    assert len(await store.get_blueprint_definitions("other")) == 1
+
+
+async def test_blueprints_read_back_filter_update_and_remove(store: Store) -> None:
+    await add_colony(store, "other")
+    a, b, c = _bp("a", location="Lab"), _bp("b", location="lab"), _bp("c", kind="Db")
+    for x in (c, b, a, _bp("a", colony="other")):
+        await store.add_blueprint(x, _bp_history(x, "create"))
+    with pytest.raises(AlreadyExists):
+        await store.add_blueprint(_bp("a"), _bp_history(a, "create"))
+    assert await store.get_blueprint("dev", "a") == a
+    assert await store.get_blueprint_by_id(a.blueprintid) == a
+    assert await store.get_blueprint("dev", "zz") is None
+    names = [x.metadata.name for x in await store.get_blueprints("dev")]
+    assert names == ["a", "b", "c"]
+    assert [x.metadata.name for x in await store.get_blueprints("dev", "Web")] == ["a", "b"]
+    assert len(await store.get_blueprints("dev", "Web", "LAB")) == 2  # case-insensitive
+    assert await store.get_blueprints("dev", "Web", "elsewhere") == []
+    # an update replaces the document and may add history; status is replaced alone
+    a.spec, a.metadata.generation = {"n": 2}, 1
+    assert await store.update_blueprint(a, _bp_history(a, "update"))
+    assert await store.update_blueprint_status(a.blueprintid, {"ready": True})
+    got = await store.get_blueprint("dev", "a")
+    assert got is not None and got.spec == {"n": 2} and got.status == {"ready": True}
+    assert not await store.update_blueprint(_bp("ghost"))
+    assert not await store.update_blueprint_status("ghost", {})
+    history = await store.get_blueprint_history(a.blueprintid, 0)
+    assert [(h.changetype, h.generation) for h in history] == [("update", 1), ("create", 0)]
+    assert [h.changetype for h in await store.get_blueprint_history(a.blueprintid, 1)] == ["update"]
+    await store.remove_blueprint("dev", "a")
+    assert await store.get_blueprint_by_id(a.blueprintid) is None
+    assert await store.get_blueprint_history(a.blueprintid, 0) == []
+    assert await store.get_blueprint("other", "a") is not None
+
+
+async def test_removing_a_colony_removes_its_blueprints(store: Store) -> None:
+    x = _bp("a")
+    await store.add_blueprint_definition(_bp_definition("webs", "Web"))
+    await store.add_blueprint(x, _bp_history(x, "create"))
+    await store.remove_colony("dev")
+    assert await store.get_blueprint_definitions("dev") == []
+    assert await store.get_blueprints("dev") == []
+    assert await store.get_blueprint_history(x.blueprintid, 0) == []
+
+
+# --- files and snapshots (ColonyFS, spec §4.9) ---------------------------------------------
+
+
+def _file(name: str, label: str = "/data", colony: str = "dev", checksum: str = "c") -> Any:
+    from colonies.model import File, Reference, S3Object
+
+    return File(
+        fileid=uuid.uuid4().hex,
+        colonyname=colony,
+        label=label,
+        name=name,
+        size=len(name),
+        checksum=checksum,
+        checksumalg="SHA256",
+        ref=Reference("s3", S3Object(server="h", port=9000, bucket="b", object="o-" + name)),
+        added=format_ns(1_700_000_000 * NS),
+    )
+
+
+async def test_file_revisions_data_and_labels(store: Store) -> None:
+    await add_colony(store, "other")
+    a1 = await store.add_file(_file("a.txt", checksum="1"))
+    a2 = await store.add_file(_file("a.txt", checksum="2"))
+    b = await store.add_file(_file("b.txt"))
+    sub = await store.add_file(_file("c.txt", "/data/sub"))
+    await store.add_file(_file("d.txt", "/database"))
+    await store.add_file(_file("a.txt", colony="other"))
+    assert 0 < a1.sequencenr < a2.sequencenr < b.sequencenr < sub.sequencenr
+    assert a1.added == format_ns(1_700_000_000 * NS) and a1.ref.s3object.object == "o-a.txt"
+    assert await store.get_file("dev", a1.fileid) == a1
+    assert await store.get_file("other", a1.fileid) is None  # never across colonies
+    assert await store.get_files_by_name("dev", "/data", "a.txt") == [a2, a1]
+    assert await store.get_files_by_name("dev", "/data", "a.txt", latest=True) == [a2]
+    assert await store.get_files_by_name("dev", "/data", "zz") == []
+    data = await store.get_file_data("dev", "/data")
+    assert [(d.name, d.checksum, d.s3filename) for d in data] == [
+        ("a.txt", "2", "o-a.txt"),
+        ("b.txt", "c", "o-b.txt"),
+    ]
+    every = [(x.name, x.files) for x in await store.get_file_labels("dev")]
+    assert every == [("/data", 3), ("/data/sub", 1), ("/database", 1)]
+    below = [x.name for x in await store.get_file_labels("dev", "/data", exact=True)]
+    assert below == ["/data", "/data/sub"]  # "/database" is not below "/data"
+    prefix = [x.name for x in await store.get_file_labels("dev", "/data", exact=False)]
+    assert prefix == ["/data", "/data/sub", "/database"]
+    assert await store.get_file_labels("dev", "/da_a") == []  # no SQL wildcards
+    only_sub = [x.name for x in await store.get_file_labels("dev", "/data/sub/", exact=True)]
+    assert only_sub == ["/data/sub"]
+    await store.remove_file("dev", a2.fileid)
+    assert await store.get_files_by_name("dev", "/data", "a.txt") == [a1]
+    await store.remove_file("other", b.fileid)  # another colony's: nothing happens
+    assert await store.get_file("dev", b.fileid) == b
+    await store.remove_files_by_name("dev", "/data", "a.txt")
+    assert await store.get_files_by_name("dev", "/data", "a.txt") == []
+    assert len(await store.get_files_by_name("other", "/data", "a.txt")) == 1
+
+
+async def test_snapshots_freeze_the_newest_revisions_below_a_label(store: Store) -> None:
+    from colonies.model import Snapshot
+
+    await add_colony(store, "other")
+    await store.add_file(_file("a.txt", checksum="1"))
+    a2 = await store.add_file(_file("a.txt", checksum="2"))
+    sub = await store.add_file(_file("c.txt", "/data/sub"))
+    await store.add_file(_file("d.txt", "/database"))
+
+    def snap(name: str, label: str = "/data", colony: str = "dev", at: int = 1) -> Snapshot:
+        added = format_ns(at * NS)
+        return Snapshot(uuid.uuid4().hex, colony, label, name, [], added)
+
+    first = await store.create_snapshot(snap("s1"))
+    assert first.fileids == [a2.fileid, sub.fileid]
+    with pytest.raises(AlreadyExists, match="Snapshot with name <s1> in Colony <dev>"):
+        await store.create_snapshot(snap("s1"))
+    other = await store.create_snapshot(snap("s1", colony="other"))  # names are per colony
+    assert other.fileids == []
+    second = await store.create_snapshot(snap("s2", "/data/sub", at=2))
+    assert second.fileids == [sub.fileid]
+    assert await store.get_snapshot("dev", first.snapshotid) == first
+    assert await store.get_snapshot("other", first.snapshotid) is None
+    assert await store.get_snapshot_by_name("dev", "s2") == second
+    assert await store.get_snapshot_by_name("dev", "nope") is None
+    assert await store.get_snapshots("dev") == [second, first]  # newest first
+    await store.remove_snapshot("other", first.snapshotid)  # not its own: nothing happens
+    await store.remove_snapshot("dev", first.snapshotid)
+    assert await store.get_snapshots("dev") == [second]
+    await store.remove_snapshot_by_name("dev", "s2")
+    assert await store.get_snapshots("dev") == []
+    await store.create_snapshot(snap("s3"))
+    await store.remove_snapshots("dev")
+    assert await store.get_snapshots("dev") == []
+    assert await store.get_snapshots("other") == [other]
+
+
+async def test_removing_a_colony_removes_its_files_and_snapshots(store: Store) -> None:
+    from colonies.model import Snapshot
+
+    await add_colony(store, "other")
+    f = await store.add_file(_file("a.txt"))
+    kept = await store.add_file(_file("a.txt", colony="other"))
+    s = Snapshot(uuid.uuid4().hex, "dev", "/data", "s", [], format_ns(NS))
+    await store.create_snapshot(s)
+    await store.remove_colony("dev")
+    assert await store.get_file("dev", f.fileid) is None
+    assert await store.get_file_labels("dev") == []
+    assert await store.get_snapshots("dev") == []
+    assert await store.get_file("other", kept.fileid) == kept

@@ -108,11 +108,29 @@ def test_page_from_another_origin_runs_user_functions(static_server: str, live: 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page()
+        own_origin_misses: list[str] = []
+        page.on(
+            "response",
+            lambda r: (
+                own_origin_misses.append(r.url)
+                if r.url.startswith(static_server) and r.status >= 400
+                else None
+            ),
+        )
         page.goto(static_server + "/")
         page.wait_for_function(
             "window.colonies && window.colonies.state === 'ready'", timeout=60_000
         )
         assert page.input_value("#server-url") == live.url  # from config.json
+        assert own_origin_misses == []  # no /health probe of the static server (404)
+        assert page.is_checked("#auth-token")  # a join token, never the colony key, by default
+        page.click("button.fn[data-fn='shout']")  # a user function: placeholders for its args
+        try_it = " ".join(page.inner_text("#try-cmd").split())
+        assert (
+            try_it
+            == "colonies function exec --func shout --args TEXT --targettype wasm --wait --out"
+        )
+        assert page.inner_text("button.fn[data-fn='shout'] .fn-args") == "(text)"
         page.click("#start")
         page.wait_for_function("window.colonies.state === 'polling'", timeout=30_000)
         with Client(live.url, member.prvkey) as client:
@@ -141,3 +159,22 @@ def test_build_without_pyodide_is_a_clear_error(tmp_path: Path) -> None:
         env={"COLONIES_PYODIDE_DIR": ""},
     )
     assert result.exit_code != 0
+
+
+def test_an_error_is_shown_once(static_server: str) -> None:
+    """A join token the server refuses: one error box, not the same text in three places."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(static_server + "/")
+        page.wait_for_function(
+            "window.colonies && window.colonies.state === 'ready'", timeout=60_000
+        )
+        page.fill("#join-token", "not-a-join-token")
+        page.click("#start")
+        page.wait_for_function("window.colonies.state === 'error'", timeout=60_000)
+        message = page.evaluate("window.colonies.error.message")
+        body = page.inner_text("body")
+        assert body.count(message[:40]) <= 1
+        assert page.locator("#error-box").is_visible()
+        browser.close()

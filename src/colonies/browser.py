@@ -9,6 +9,7 @@ the same ``colonies.executor.Executor`` that runs on hosts; only the transport d
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,22 @@ def function_modules() -> list[str]:
 
 def offered() -> list[str]:
     return list(load(function_modules()))
+
+
+def parameters() -> dict[str, list[str]]:
+    """Each offered function's required parameters, for the page's "Try it" command."""
+    required: dict[str, list[str]] = {}
+    functions = load(function_modules())
+    for name in functions:
+        signature = inspect.signature(functions.get(name))
+        required[name] = [
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "ctx"
+            and p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    return required
 
 
 def python_version() -> str:

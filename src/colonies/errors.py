@@ -27,7 +27,14 @@ class ColoniesError(Exception):
 
 
 class TransportError(ColoniesError):
-    """The request never got a reply: connection refused, reset, timeout or DNS failure."""
+    """The request never got a reply: connection refused, reset, timeout or DNS failure.
+
+    ``reason`` is the short cause for people ("connection refused"), without the URL.
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ProtocolError(ColoniesError):

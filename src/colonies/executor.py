@@ -179,7 +179,8 @@ class Executor:
             except (TransportError, ProtocolError, ServerError) as e:
                 if not _transient(e) or self.stopping:
                     raise
-                self.emit("status", f"reconnecting: {what} failed ({e}); retry in {delay:.1f}s")
+                why = e.reason if isinstance(e, TransportError) else str(e)
+                self.emit("status", f"reconnecting: {what} failed ({why}); retry in {delay:.1f}s")
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, BACKOFF_MAX)
 
@@ -339,6 +340,8 @@ class Executor:
             self.executortype,
             self.colonyname,
             functools.partial(self.client.add_child, prvkey=self.prvkey),
+            appender=functools.partial(self.client.channel_append, prvkey=self.prvkey),
+            reader=functools.partial(self.client.channel_read, prvkey=self.prvkey),
         )
         error: str | None = None
         output: list[Any] = []

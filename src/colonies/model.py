@@ -12,6 +12,8 @@ Stdlib only: this module runs unchanged in Pyodide.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import types
 import typing
@@ -55,8 +57,10 @@ class WireError(ValueError):
     """A JSON document does not fit the wire model (wrong type, not an object)."""
 
 
-def _json(name: str, *, omitempty: bool = False) -> dict[str, Any]:
-    return {"json": name, "omitempty": omitempty}
+def _json(name: str, *, omitempty: bool = False, omitnil: bool = False) -> dict[str, Any]:
+    """A field's JSON name; ``omitempty`` leaves out a falsy value, ``omitnil`` only ``None``
+    (Go's omitempty on an ``interface{}``: ``false`` and ``0`` are still written)."""
+    return {"json": name, "omitempty": "nil" if omitnil else omitempty}
 
 
 class Wire:
@@ -165,6 +169,19 @@ def _build_converter(tp: Any) -> Converter:
             raise _fail(path, "a number", value)
 
         return convert_float
+    if tp is bytes:  # --- channels (spec §4.10): Go's []byte, base64 or a list of bytes ---
+
+        def convert_bytes(value: Any, path: Path) -> Any:
+            if type(value) is str:
+                try:
+                    return base64.b64decode(value, validate=True)
+                except (binascii.Error, ValueError):
+                    raise _fail(path, "base64 bytes", value) from None
+            if type(value) is list and all(type(b) is int and 0 <= b <= 255 for b in value):
+                return bytes(value)  # pycolonies sends payloads as lists of byte values
+            raise _fail(path, "base64 bytes or a list of byte values", value)
+
+        return convert_bytes
     if tp is str:
 
         def convert_str(value: Any, path: Path) -> Any:
@@ -188,7 +205,8 @@ def _object_converter(cls: type[Wire]) -> Converter:
         if type(value) is not dict:
             raise _fail(path, "an object", value)
         if not compiled:  # resolved on first use, so nested classes may come in any order
-            compiled.extend((name, key, _converter(tp)) for name, key, tp in plan)
+            # keys are looked up lower-cased: camelCase names (blueprints) match any case too
+            compiled.extend((name, key.lower(), _converter(tp)) for name, key, tp in plan)
         if not all(map(str.islower, value)):  # Go matches names case-insensitively
             value = {k.lower(): v for k, v in value.items()}
         kwargs = {}
@@ -220,6 +238,11 @@ def _value_encoder(tp: Any) -> Callable[[Any], Any] | None:
         return lambda value: {k: _encoder(type(v))(v) for k, v in value.items()}
     if origin in (list, dict):
         return _encode
+    if origin in (typing.Union, types.UnionType):  # ``X | None`` (blueprints): None stays None
+        inner = _value_encoder(next(a for a in args if a is not type(None)))
+        return None if inner is None else (lambda value: None if value is None else inner(value))
+    if tp is bytes:  # channels (spec §4.10): Go writes []byte as base64
+        return lambda value: base64.b64encode(value).decode("ascii")
     return None
 
 
@@ -230,7 +253,7 @@ def _build_encoder(cls: type) -> Callable[[Any], Any]:
             f.name,
             f.metadata.get("json", f.name),
             _value_encoder(hints[f.name]),
-            bool(f.metadata.get("omitempty")),
+            f.metadata.get("omitempty") or False,  # True, False or "nil" (omitnil)
         )
         for f in dataclasses.fields(cls)
     ]
@@ -239,7 +262,7 @@ def _build_encoder(cls: type) -> Callable[[Any], Any]:
         out: dict[str, Any] = {}
         for name, key, enc, omitempty in plan:
             value = getattr(obj, name)
-            if omitempty and not value:
+            if omitempty and not value and (omitempty is True or value is None):
                 continue
             out[key] = value if enc is None else enc(value)
         return out
@@ -642,3 +665,225 @@ class ServerInfo(Wire):
     buildversion: str = ""
     buildtime: str = ""
     backends: list[Backend] = field(default_factory=list)
+
+
+# --- cluster (spec §4.12, Go's pkg/cluster/config.go) -------------------------------------
+
+
+@dataclass
+class ClusterNode(Wire):
+    """A server of the cluster; ``port`` is Go's etcd client port (0 on our servers)."""
+
+    name: str = ""
+    host: str = ""
+    port: int = 0
+    peerport: int = 0
+    relayport: int = 0
+    apiport: int = 0
+
+
+@dataclass
+class Cluster(Wire):
+    nodes: list[ClusterNode] = field(default_factory=list)
+    leader: ClusterNode = field(default_factory=ClusterNode)
+
+
+# --- files and snapshots (ColonyFS, spec §4.9) ----------------------------------------------
+
+
+@dataclass
+class S3Object(Wire):
+    """Where a file's bytes are: ``object`` in ``bucket`` of an S3-compatible store."""
+
+    server: str = ""
+    port: int = 0
+    tls: bool = False
+    accesskey: str = ""
+    secretkey: str = ""
+    region: str = ""
+    encryptionkey: str = ""
+    encryptionalg: str = ""
+    object: str = ""
+    bucket: str = ""
+
+
+@dataclass
+class Reference(Wire):
+    protocol: str = ""
+    s3object: S3Object = field(default_factory=S3Object)
+
+
+@dataclass
+class File(Wire):
+    """One revision of a file in ColonyFS: metadata only, the bytes are at ``ref``."""
+
+    fileid: str = ""
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+    size: int = 0
+    sequencenr: int = 0
+    checksum: str = ""
+    checksumalg: str = ""
+    ref: Reference = field(default_factory=Reference)
+    added: str = ZERO_TIME
+
+
+@dataclass
+class FileData(Wire):
+    """The latest revision of a file under a label (``getfilesmsg``)."""
+
+    name: str = ""
+    checksum: str = ""
+    size: int = 0
+    s3filename: str = ""
+
+
+@dataclass
+class Label(Wire):
+    name: str = ""
+    files: int = 0
+
+
+@dataclass
+class Snapshot(Wire):
+    """The latest revisions of every file under ``label`` (and its sub-labels) at one time."""
+
+    snapshotid: str = ""
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+    fileids: list[str] = field(default_factory=list)
+    added: str = ZERO_TIME
+
+
+# --- channels (spec §4.10) ---
+
+
+@dataclass
+class ChannelEntry(Wire):
+    """One message of a process channel (Go's ``MsgEntry``): ``channelreadmsg`` replies and
+    ``/pubsub`` channel frames carry lists of these. ``payload`` travels as base64;
+    ``type`` is "data" unless the sender said "end" or "error"; ``error`` is set by the server
+    on a frame that ends a subscription."""
+
+    sequence: int = 0
+    inreplyto: int = field(default=0, metadata=_json("inreplyto", omitempty=True))
+    timestamp: str = ZERO_TIME
+    senderid: str = ""
+    payload: bytes = b""
+    type: str = field(default="", metadata=_json("type", omitempty=True))
+    error: str = field(default="", metadata=_json("error", omitempty=True))
+
+
+# --- blueprints (spec §4.11) ---
+
+
+@dataclass
+class BlueprintMetadata(Wire):
+    """Metadata of a blueprint or a blueprint definition (Go's camelCase names for the times)."""
+
+    name: str = ""
+    colonyname: str = ""
+    locationname: str = field(default="", metadata=_json("locationname", omitempty=True))
+    labels: dict[str, str] = field(default_factory=dict, metadata=_json("labels", omitempty=True))
+    annotations: dict[str, str] = field(
+        default_factory=dict, metadata=_json("annotations", omitempty=True)
+    )
+    generation: int = field(default=0, metadata=_json("generation", omitempty=True))
+    createdat: str = field(default=ZERO_TIME, metadata=_json("createdAt"))
+    updatedat: str = field(default=ZERO_TIME, metadata=_json("updatedAt"))
+    lastreconciliationprocess: str = field(
+        default="", metadata=_json("lastReconciliationProcess", omitempty=True)
+    )
+    lastreconciliationtime: str = field(default=ZERO_TIME, metadata=_json("lastReconciliationTime"))
+
+
+@dataclass
+class Blueprint(Wire):
+    """Desired state of something a reconciler executor manages: ``spec`` is checked against
+    the schema of the colony's BlueprintDefinition of ``kind``; reconcilers report ``status``."""
+
+    blueprintid: str = ""
+    kind: str = ""
+    metadata: BlueprintMetadata = field(default_factory=BlueprintMetadata)
+    spec: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict, metadata=_json("status", omitempty=True))
+
+
+@dataclass
+class BlueprintNames(Wire):
+    kind: str = ""
+    listkind: str = field(default="", metadata=_json("listKind"))
+    singular: str = ""
+    plural: str = ""
+    shortnames: list[str] = field(
+        default_factory=list, metadata=_json("shortNames", omitempty=True)
+    )
+
+
+@dataclass
+class SchemaProperty(Wire):
+    type: str = field(default="", metadata=_json("type", omitempty=True))
+    description: str = field(default="", metadata=_json("description", omitempty=True))
+    enum: list[Any] = field(default_factory=list, metadata=_json("enum", omitempty=True))
+    default: Any = field(default=None, metadata=_json("default", omitnil=True))
+    properties: dict[str, SchemaProperty] = field(
+        default_factory=dict, metadata=_json("properties", omitempty=True)
+    )
+    items: SchemaProperty | None = field(default=None, metadata=_json("items", omitempty=True))
+
+
+@dataclass
+class ValidationSchema(Wire):
+    type: str = field(default="", metadata=_json("type", omitempty=True))
+    properties: dict[str, SchemaProperty] = field(
+        default_factory=dict, metadata=_json("properties", omitempty=True)
+    )
+    required: list[str] = field(default_factory=list, metadata=_json("required", omitempty=True))
+
+
+@dataclass
+class BlueprintHandler(Wire):
+    """Which executors reconcile blueprints of a kind, and with which function."""
+
+    executortype: str = field(default="", metadata=_json("executorType"))
+    functionname: str = field(default="", metadata=_json("functionName"))
+    reconcileinterval: int = field(default=0, metadata=_json("reconcileInterval", omitempty=True))
+
+
+@dataclass
+class BlueprintDefinitionSpec(Wire):
+    group: str = ""
+    version: str = ""
+    names: BlueprintNames = field(default_factory=BlueprintNames)
+    scope: str = ""
+    schema: ValidationSchema | None = field(default=None, metadata=_json("schema", omitempty=True))
+    handler: BlueprintHandler = field(default_factory=BlueprintHandler)
+
+
+@dataclass
+class BlueprintDefinition(Wire):
+    """A blueprint kind of a colony (``metadata.colonyname``): its schema and its handler."""
+
+    blueprintdefinitionid: str = ""
+    kind: str = ""
+    metadata: BlueprintMetadata = field(default_factory=BlueprintMetadata)
+    spec: BlueprintDefinitionSpec = field(default_factory=BlueprintDefinitionSpec)
+
+
+@dataclass
+class BlueprintHistory(Wire):
+    """A blueprint as it was after a change (``changetype`` "create" or "update")."""
+
+    historyid: str = ""
+    blueprintid: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    generation: int = 0
+    spec: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict, metadata=_json("status", omitempty=True))
+    timestamp: str = ZERO_TIME
+    changedby: str = ""
+    changetype: str = ""

@@ -1,6 +1,7 @@
-"""``colonies colony``: add, list, inspect and remove colonies.
+"""``colonies colony``: add, list, inspect and remove colonies, and change a colony's owner key.
 
-Adding, listing and removing need the server owner's key; reading one colony needs a member's.
+Adding, listing and removing need the server owner's key; reading one colony needs a member's;
+``chid`` needs the colony owner's.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Annotated
 import typer
 
 from colonies.cli.context import (
+    COLONY_OWNER,
     MEMBER,
     SERVER_OWNER,
+    ColonyPrvKey,
     Host,
     Json,
     Port,
@@ -20,6 +23,7 @@ from colonies.cli.context import (
     colony_name,
     connect,
 )
+from colonies.cli.ids import require_id
 from colonies.cli.output import done, fields, print_json, print_statistics, print_table, table
 from colonies.model import Colony
 
@@ -112,3 +116,19 @@ def stats(
     with connect(host, port, MEMBER, prvkey) as client:
         statistics = client.colony_statistics(colonyname)
     print_statistics(statistics, as_json)
+
+
+@app.command()
+def chid(
+    colonyid: Annotated[str, typer.Option("--colonyid", help="ID of the new colony owner key.")],
+    host: Host = None,
+    port: Port = None,
+    colonyprvkey: ColonyPrvKey = None,
+) -> None:
+    """Give the colony a new owner key: sign with the current one (COLONIES_COLONY_PRVKEY /
+    --colonyprvkey); afterwards only the key whose ID is --colonyid owns the colony."""
+    colonyname = colony_name()
+    require_id(colonyid, "--colonyid")
+    with connect(host, port, COLONY_OWNER, colonyprvkey) as client:
+        client.change_colony_id(colonyname, colonyid)
+    done(f"Colony {colonyname} now belongs to the key with ID {colonyid}")

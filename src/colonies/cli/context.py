@@ -7,9 +7,10 @@ or a user), ``COLONIES_COLONY_PRVKEY`` (colony owner), ``COLONIES_SERVER_PRVKEY`
 ``COLONIES_EXECUTOR_TYPE``.
 
 Deliberate difference from Go: only ``COLONIES_TLS=true`` means HTTPS; unset (or any other value)
-means plain HTTP, where the Go CLI treats unset as HTTPS. No ColonyOS server serves TLS itself
-(a proxy in front does), and the usual setups (docker-compose.env, ``colonies dev``) are plain
-HTTP, so HTTPS by default would only turn a missing variable into a confusing TLS error.
+means plain HTTP, where the Go CLI treats unset as HTTPS. The usual setups (docker-compose.env,
+``colonies dev``) are plain HTTP, so HTTPS by default would only turn a missing variable into a
+confusing TLS error. ``COLONIES_CA_FILE`` names a PEM file of CAs to trust (a TLS server with a
+private or self-signed certificate: ``colonies server start --tls-cert … --tls-key …``).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def connect(
 def describe(e: ColoniesError | InvalidKeyError, url: str, role: KeyRole | None) -> str:
     """The one line a user needs: what went wrong and which setting to look at."""
     if isinstance(e, TransportError):
-        return f"cannot reach the ColonyOS server at {url}: {e.__cause__ or e}"
+        return f"cannot reach the ColonyOS server at {url}: {e.reason}"
     if isinstance(e, InvalidKeyError):
         return f"{e} (check {role.envvar} / {role.flag})" if role else str(e)
     if isinstance(e, ProtocolError):

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import typer
 from rich.markup import escape
@@ -25,6 +26,7 @@ from colonies.server.runner import open_store, serve
 from colonies.store.sqlite import SQLiteStore
 from colonies.timeutil import format_ns, now_ns
 from colonies.web import TUTORIAL, PyodideNotFound, WebBundle, find_pyodide
+from colonies.web.dashboard_routes import dashboard_routes
 from colonies.web.routes import executor_routes
 
 KEYS_FILE = "keys.json"
@@ -91,7 +93,14 @@ async def bootstrap(store: SQLiteStore, keys: DevKeys, colonyname: str, executor
         )
 
 
-def env_block(keys: DevKeys, host: str, port: int, colonyname: str, executortype: str) -> str:
+def env_block(
+    keys: DevKeys,
+    host: str,
+    port: int,
+    colonyname: str,
+    executortype: str,
+    fs_dir: Path | None = None,
+) -> str:
     values = {
         "COLONIES_SERVER_HOST": "localhost" if host in ("0.0.0.0", "127.0.0.1") else host,
         "COLONIES_SERVER_PORT": str(port),
@@ -106,6 +115,8 @@ def env_block(keys: DevKeys, host: str, port: int, colonyname: str, executortype
         "COLONIES_PRVKEY": keys.prvkey,
         "COLONIES_EXECUTOR_TYPE": executortype,
     }
+    if fs_dir is not None:  # ColonyFS: file bytes in a local directory, no S3 server
+        values["COLONIES_FS_DIR"] = str(fs_dir)
     return "".join(f'export {k}="{v}"\n' for k, v in values.items())
 
 
@@ -154,7 +165,9 @@ def dev(
         asyncio.run(bootstrap(store, keys, colonyname, executortype))
     except ValueError as e:
         fail(str(e))
-    block = env_block(keys, host, port, colonyname, executortype)
+    fs_dir = (data_dir / "fs").resolve()  # ColonyFS objects (``colonies fs``)
+    fs_dir.mkdir(parents=True, exist_ok=True)
+    block = env_block(keys, host, port, colonyname, executortype, fs_dir)
     (data_dir / ENV_FILE).write_text(block)
     (data_dir / ENV_FILE).chmod(0o600)
     typer.echo(block, nl=False)
@@ -172,6 +185,9 @@ def dev(
         )
         + "\nStop with Ctrl-C; run again to resume."
     )
+    # The dashboard, signed in: the keys ride in the URL fragment, which browsers never send.
+    web = [*web, *dashboard_routes()]
+    typer.echo(f"Dashboard: {dashboard_link(keys, shown, port, colonyname)}", err=True)
     try:
         config = ServerConfig.from_env()
     except ValueError as e:
@@ -179,6 +195,14 @@ def dev(
     config.host, config.port = host, port
     config.server_id = crypto.id_from_private_key(keys.server_prvkey)
     serve(store, config, web=web, log_level=log_level)
+
+
+def dashboard_link(keys: DevKeys, host: str, port: int, colonyname: str) -> str:
+    """``/dashboard/`` signed in as the dev member (and the server owner, for the colonies view)."""
+    fragment = urlencode(
+        {"prvkey": keys.prvkey, "colony": colonyname, "serverprvkey": keys.server_prvkey}
+    )
+    return f"http://{host}:{port}/dashboard/#{fragment}"
 
 
 def browser_executor(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import sys
 from collections.abc import Iterable
 from datetime import datetime
@@ -24,7 +26,15 @@ from rich.text import Text
 from colonies.model import ExecutorState, ProcessState, Statistics
 from colonies.timeutil import NS, parse_ns
 
-err = Console(stderr=True, highlight=False)
+# Human text on stderr: wrapped to a terminal's width, never when written to a pipe or a file
+# (log lines and banners stay one line each, for grep).
+err = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+
+# Full 64-character IDs in list tables on a terminal too (``colonies --wide`` or
+# ``COLONIES_WIDE=true``); otherwise a terminal shows their first SHORT_ID characters.
+WIDE_ENV = "COLONIES_WIDE"
+SHORT_ID = 12
+_ID = re.compile(r"[0-9a-f]{64}")
 
 # Width for tables written to a pipe or a file: wide enough that 64-char IDs are never cut.
 _PIPE_WIDTH = 10_000
@@ -60,9 +70,38 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2))
 
 
-def table(*columns: str) -> Table:
-    """A result table; cells fold rather than truncate, so IDs stay whole and copyable."""
-    result = Table(header_style="bold")
+class ListTable(Table):
+    """A list's table. On a terminal, IDs are cut to their first characters so that rows stay
+    one line; into a pipe or a file (and with ``--wide``) they are whole, for scripts. Without
+    rows, ``print_table`` says ``empty`` (on stderr) instead of printing a bare header."""
+
+    empty = "Nothing to list."
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        if short_ids():
+            renderables = tuple(_short(cell) for cell in renderables)
+        super().add_row(*renderables, **kwargs)
+
+
+def short_ids() -> bool:
+    wide = os.environ.get(WIDE_ENV, "").strip().lower() in ("1", "true", "yes")
+    return sys.stdout.isatty() and not wide
+
+
+def _short(cell: RenderableType | None) -> RenderableType | None:
+    if isinstance(cell, str) and _ID.fullmatch(cell):
+        return cell[:SHORT_ID] + "…"
+    if isinstance(cell, Text) and _ID.fullmatch(cell.plain):
+        return Text(cell.plain[:SHORT_ID] + "…", style=cell.style)
+    return cell
+
+
+def table(*columns: str, empty: str = "") -> Table:
+    """A result table; cells fold rather than truncate (see ``ListTable`` for IDs and
+    ``empty``, the sentence shown when it has no rows)."""
+    result = ListTable(header_style="bold")
+    if empty:
+        result.empty = empty
     for column in columns:
         result.add_column(column, overflow="fold")
     return result
@@ -79,8 +118,12 @@ def fields(rows: Iterable[tuple[str, RenderableType]]) -> Table:
 
 
 def print_table(renderable: Table) -> None:
-    """Print a table on stdout; into a pipe or file it is as wide as it needs to be."""
-    width = None if sys.stdout.isatty() else _PIPE_WIDTH
+    """Print a table on stdout; into a pipe or file (or with ``--wide``) it is as wide as it
+    needs to be, so that each ID stays in one piece."""
+    if isinstance(renderable, ListTable) and not renderable.row_count:
+        done(renderable.empty)
+        return
+    width = None if short_ids() else _PIPE_WIDTH
     Console(highlight=False, markup=False, width=width).print(renderable)
 
 
@@ -115,6 +158,11 @@ def _state(enum: type[IntEnum], styles: dict[Any, str], value: int) -> Text:
     except ValueError:
         return Text(str(value))
     return Text(member.name, style=styles.get(member, ""))
+
+
+def state_word(state: ProcessState) -> str:
+    """The state as an adjective: waiting, running, successful, failed, cancelled."""
+    return "successful" if state == ProcessState.SUCCESS else state.name.lower()
 
 
 def process_state(value: int) -> Text:

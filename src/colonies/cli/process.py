@@ -1,7 +1,8 @@
-"""``colonies process``: list processes by state, inspect, cancel and remove them.
+"""``colonies process``: list processes by state, inspect, cancel and remove them; as an
+executor assign, close and fail them; pause and resume assignments.
 
-Member key (``COLONIES_PRVKEY``), except ``removeall``, which needs the colony owner's key. The
-colony is ``COLONIES_COLONY_NAME``.
+Member key (``COLONIES_PRVKEY``), except ``removeall``, ``pause`` and ``resume``, which need the
+colony owner's key. The colony is ``COLONIES_COLONY_NAME``.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ from colonies.cli.output import (
     print_json,
     print_table,
     process_state,
+    state_word,
     table,
 )
 from colonies.cli.removal import chosen_state, confirm
 from colonies.model import Process, ProcessState
 
-app = typer.Typer(help="List, inspect, cancel and remove processes.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, inspect, cancel, remove, assign and close processes; pause assignments.",
+    no_args_is_help=True,
+)
 
 ProcessId = Annotated[str, typer.Option("-p", "--processid", help="Process ID.")]
 
@@ -81,7 +86,15 @@ def _lister(state: ProcessState, time_label: str, time_field: str) -> Callable[.
         if as_json:
             print_json([p.to_dict() for p in processes])
             return
-        result = table("Process ID", "Function", "Args", "Executor type", time_label, "Initiator")
+        result = table(
+            "Process ID",
+            "Function",
+            "Args",
+            "Executor type",
+            time_label,
+            "Initiator",
+            empty=f"No {state_word(state)} processes in colony {colonyname}",
+        )
         for p in processes:
             result.add_row(
                 p.processid,
@@ -196,3 +209,117 @@ def removeall(
     with connect(host, port, COLONY_OWNER, colonyprvkey) as client:
         client.remove_all_processes(colonyname, -1 if state is None else state)
     done(f"Removed all {what} in colony {colonyname}")
+
+
+# --- process assign|close|fail|pause|resume|status (spec §4.5, §6.8) ------------------------
+
+ColonyName = Annotated[
+    str | None,
+    typer.Option(
+        "--colonyname", help="Colony (default: $COLONIES_COLONY_NAME).", show_default=False
+    ),
+]
+
+
+@app.command()
+def assign(
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Seconds to wait for a process to be assigned.")
+    ] = 100,
+    host: Host = None,
+    port: Port = None,
+    prvkey: PrvKey = None,
+    as_json: Json = False,
+) -> None:
+    """Take the next process as the executor whose key signs (member key); prints its ID.
+
+    Exits non-zero when no process came within the timeout.
+    """
+    colonyname = colony_name()
+    with connect(host, port, MEMBER, prvkey) as client:
+        process = client.assign(colonyname, timeout)
+    if as_json:
+        print_json(process.to_dict())
+    else:
+        typer.echo(process.processid)
+        done(f"Process {process.processid} assigned ({process.spec.funcname})")
+
+
+@app.command("close")
+def close_(
+    processid: ProcessId,
+    out: Annotated[
+        list[str] | None,
+        typer.Option("--out", help="One output value; repeat for more (commas are kept)."),
+    ] = None,
+    host: Host = None,
+    port: Port = None,
+    prvkey: PrvKey = None,
+) -> None:
+    """Close a process assigned to you as successful, with outputs if given."""
+    with connect(host, port, MEMBER, prvkey) as client:
+        client.close(processid, list(out) if out else None)
+    done(f"Process {processid} closed as successful")
+
+
+@app.command("fail")
+def fail_(
+    processid: ProcessId,
+    errors: Annotated[
+        list[str] | None,
+        typer.Option("--errors", help="One error message; repeat for more."),
+    ] = None,
+    host: Host = None,
+    port: Port = None,
+    prvkey: PrvKey = None,
+) -> None:
+    """Close a process assigned to you as failed."""
+    with connect(host, port, MEMBER, prvkey) as client:
+        client.fail(processid, list(errors) if errors else ["No errors specified"])
+    done(f"Process {processid} closed as failed")
+
+
+@app.command()
+def pause(
+    colonyname: ColonyName = None,
+    host: Host = None,
+    port: Port = None,
+    colonyprvkey: ColonyPrvKey = None,
+) -> None:
+    """Pause process assignments in the colony (colony key)."""
+    name = colony_name(colonyname, "--colonyname")
+    with connect(host, port, COLONY_OWNER, colonyprvkey) as client:
+        client.pause_assignments(name)
+    done(f"Process assignments in colony {name} are paused")
+
+
+@app.command()
+def resume(
+    colonyname: ColonyName = None,
+    host: Host = None,
+    port: Port = None,
+    colonyprvkey: ColonyPrvKey = None,
+) -> None:
+    """Resume process assignments in the colony (colony key)."""
+    name = colony_name(colonyname, "--colonyname")
+    with connect(host, port, COLONY_OWNER, colonyprvkey) as client:
+        client.resume_assignments(name)
+    done(f"Process assignments in colony {name} are resumed")
+
+
+@app.command()
+def status(
+    colonyname: ColonyName = None,
+    host: Host = None,
+    port: Port = None,
+    prvkey: PrvKey = None,
+    as_json: Json = False,
+) -> None:
+    """Print PAUSED or ACTIVE: whether assignments in the colony are paused (member key)."""
+    name = colony_name(colonyname, "--colonyname")
+    with connect(host, port, MEMBER, prvkey) as client:
+        paused = client.get_pause_status(name)
+    if as_json:
+        print_json({"colonyname": name, "ispaused": paused})
+    else:
+        typer.echo("PAUSED" if paused else "ACTIVE")

@@ -1,4 +1,5 @@
-"""``colonies server start|status|stats``: run a server, check one, count what it holds."""
+"""``colonies server start|status|stats|alive|chid``: run a server, check one, count what it
+holds, give it a new owner key."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import typer
 
 from colonies.cli.context import SERVER_OWNER, Host, Json, Port, ServerPrvKey, connect
 from colonies.cli.database import Database, DbHost, DbName, DbPassword, DbPort, DbUser, settings
-from colonies.cli.output import fail, fields, print_json, print_statistics, print_table
+from colonies.cli.ids import require_id
+from colonies.cli.output import done, fail, fields, print_json, print_statistics, print_table
 from colonies.server.context import ServerConfig
-from colonies.server.runner import DatabaseUnavailable, open_server_store, serve
+from colonies.server.logs import FORMATS
+from colonies.server.runner import DatabaseUnavailable, TLSFiles, open_server_store, serve
+from colonies.web.dashboard_routes import dashboard_routes
 
 app = typer.Typer(
     help="Run a ColonyOS server, check it, show its statistics.", no_args_is_help=True
@@ -41,10 +45,36 @@ def start(
         envvar="COLONIES_SERVER_ID",
         help="ID of the server owner key (stored; needed on first start).",
     ),
-    log_level: str = typer.Option("warning", "--log-level"),
+    log_level: str = typer.Option("warning", "--log-level", help="info: a line per request."),
+    log_format: str = typer.Option(
+        "text",
+        "--log-format",
+        envvar="COLONIES_LOG_FORMAT",
+        help="text or json (one object a line).",
+    ),
+    tls_cert: Path | None = typer.Option(
+        None,
+        "--tls-cert",
+        "--tlscert",
+        envvar=["COLONIES_TLSCERT", "COLONIES_SERVER_HTTP_TLS_CERT"],
+        help="PEM certificate (chain): serve HTTPS and WSS.",
+    ),
+    tls_key: Path | None = typer.Option(
+        None,
+        "--tls-key",
+        "--tlskey",
+        envvar=["COLONIES_TLSKEY", "COLONIES_SERVER_HTTP_TLS_KEY"],
+        help="PEM private key of --tls-cert.",
+    ),
 ) -> None:
     """Start a server: on PostgreSQL when configured (--database or --dbhost; the database is
     created if missing), otherwise on an embedded SQLite store in the data directory."""
+    if log_format not in FORMATS:
+        fail(f"--log-format must be one of {', '.join(FORMATS)}, not {log_format!r}")
+    try:
+        tls = TLSFiles.of(tls_cert, tls_key)
+    except ValueError as e:
+        fail(str(e))
     try:
         store, stored_id = open_server_store(
             settings(database, dbhost, dbport, dbuser, dbpassword, dbname), data_dir
@@ -58,7 +88,8 @@ def start(
     except ValueError as e:
         fail(str(e))
     config.host, config.port, config.server_id = host, port, serverid
-    serve(store, config, log_level=log_level)
+    web = dashboard_routes()  # /dashboard/ (and / leading to it): signs in the browser
+    serve(store, config, web=web, log_level=log_level, log_format=log_format, tls=tls)
 
 
 @app.command()
@@ -91,3 +122,31 @@ def stats(
     with connect(host, port, SERVER_OWNER, serverprvkey) as client:
         statistics = client.statistics()
     print_statistics(statistics, as_json)
+
+
+@app.command()
+def alive(host: Host = None, port: Port = None) -> None:
+    """Exit 0 if the server answers, 1 (with the reason) if not: for scripts and health checks.
+
+    The Go CLI's ``server alive`` exits 0 without asking the server; this one asks (unsigned
+    getserverinfomsg, as ``server status``)."""
+    with connect(host, port) as client:
+        client.server_info()
+        url = client.url
+    done(f"The server at {url} is alive")
+
+
+@app.command()
+def chid(
+    serverid: str = typer.Option(..., "--serverid", help="ID of the new server owner key."),
+    host: Host = None,
+    port: Port = None,
+    serverprvkey: ServerPrvKey = None,
+) -> None:
+    """Give the server a new owner key: sign with the current one (COLONIES_SERVER_PRVKEY /
+    --serverprvkey). Set COLONIES_SERVER_ID to the new ID too, or a restart brings the old one
+    back."""
+    require_id(serverid, "--serverid")
+    with connect(host, port, SERVER_OWNER, serverprvkey) as client:
+        client.change_server_id(serverid)
+    done(f"The server now belongs to the key with ID {serverid}")

@@ -53,3 +53,8 @@ def build(
         f"Serve it with: [bold]python3 -m http.server 8080 --directory {dest}[/] "
         "and open http://localhost:8080/"
     )
+    if not token:
+        err.print(
+            "The page asks for a join token: make one with [bold]colonies executor token create"
+            "[/] (or rebuild with --token)."
+        )

@@ -43,6 +43,7 @@ from colonies.cli.output import (
     print_json,
     print_table,
     process_state,
+    state_word,
     table,
 )
 from colonies.cli.removal import chosen_state, confirm
@@ -201,7 +202,12 @@ def _lister(state: ProcessState, time_label: str, time_field: str) -> Callable[.
         if as_json:
             print_json([g.to_dict() for g in graphs])
             return
-        result = table("Workflow ID", time_label, "Initiator")
+        result = table(
+            "Workflow ID",
+            time_label,
+            "Initiator",
+            empty=f"No {state_word(state)} workflows in colony {colony}",
+        )
         for g in graphs:
             result.add_row(g.processgraphid, format_time(getattr(g, time_field)), g.initiatorname)
         print_table(result)

@@ -36,8 +36,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> ClientConfig:
     ``COLONIES_SERVER_PORT``), ``COLONIES_TLS`` and ``COLONIES_PRVKEY``.
 
     Unlike the Go CLI, which uses HTTPS when ``COLONIES_TLS`` is unset, only ``"true"`` means
-    HTTPS here: the server itself never serves TLS, and the usual setup (docker-compose.env,
-    a local server) is plain HTTP.
+    HTTPS here: the usual setup (docker-compose.env, a local server) is plain HTTP. The CPython
+    transports trust the CAs in ``COLONIES_CA_FILE`` when it is set.
     """
     env = os.environ if environ is None else environ
     port = env.get("COLONIES_SERVER_HTTP_PORT") or env.get("COLONIES_SERVER_PORT") or "50080"

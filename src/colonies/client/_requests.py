@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from colonies import model, rpc
@@ -523,6 +524,101 @@ def remove_generator(generatorid: str) -> Call[None]:
     return _call("removegeneratormsg", _nothing, generatorid=generatorid, all=False)
 
 
+# --- locations, pausing, log search, executor updates (spec §4.3-4.7) ---------------------
+
+
+def add_location(location: model.Location) -> Call[model.Location]:
+    return _call("addlocationmsg", model.Location.from_dict, location=location.to_dict())
+
+
+def get_locations(colonyname: str) -> Call[list[model.Location]]:
+    return _call("getlocationsmsg", _list_of(model.Location), colonyname=colonyname)
+
+
+def get_location(colonyname: str, name: str) -> Call[model.Location]:
+    return _call("getlocationmsg", model.Location.from_dict, colonyname=colonyname, name=name)
+
+
+def remove_location(colonyname: str, name: str) -> Call[None]:
+    return _call("removelocationmsg", _nothing, colonyname=colonyname, name=name)
+
+
+def pause_assignments(colonyname: str) -> Call[None]:
+    return _call("pauseassignmentsmsg", _nothing, colonyname=colonyname)
+
+
+def resume_assignments(colonyname: str) -> Call[None]:
+    return _call("resumeassignmentsmsg", _nothing, colonyname=colonyname)
+
+
+def _ispaused(payload: Any) -> bool:
+    paused = _object(payload).get("ispaused")
+    if not isinstance(paused, bool):
+        raise WireError(f"expected a boolean ispaused, got {type(paused).__name__}")
+    return paused
+
+
+def get_pause_status(colonyname: str) -> Call[bool]:
+    return _call("getpausestatusmsg", _ispaused, colonyname=colonyname)
+
+
+def search_logs(colonyname: str, text: str, days: int = 1, count: int = 10) -> Call[list[Log]]:
+    return _call(
+        "searchlogsmsg", _list_of(Log), colonyname=colonyname, text=text, days=days, count=count
+    )
+
+
+def update_executor(
+    colonyname: str, executorname: str, capabilities: model.Capabilities
+) -> Call[None]:
+    return _call(
+        "updateexecutormsg",
+        _nothing,
+        colonyname=colonyname,
+        executorname=executorname,
+        capabilities=capabilities.to_dict(),
+    )
+
+
+def report_allocation(
+    colonyname: str, executorname: str, allocations: model.Allocations
+) -> Call[None]:
+    return _call(
+        "reportallocationmsg",
+        _nothing,
+        colonyname=colonyname,
+        executorname=executorname,
+        allocations=allocations.to_dict(),
+    )
+
+
+# --- ID rotation, cluster, users by ID (spec §4.4, §4.12) --------------------------------
+
+
+def change_user_id(colonyname: str, userid: str) -> Call[None]:
+    return _call("changeuseridmsg", _nothing, colonyname=colonyname, userid=userid)
+
+
+def change_executor_id(colonyname: str, executorid: str) -> Call[None]:
+    return _call("changeexecutoridmsg", _nothing, colonyname=colonyname, executorid=executorid)
+
+
+def change_colony_id(colonyname: str, colonyid: str) -> Call[None]:
+    return _call("changecolonyidmsg", _nothing, colonyname=colonyname, colonyid=colonyid)
+
+
+def change_server_id(serverid: str) -> Call[None]:
+    return _call("changeserveridmsg", _nothing, serverid=serverid)
+
+
+def get_cluster() -> Call[model.Cluster]:
+    return _call("getclustermsg", model.Cluster.from_dict)
+
+
+def get_user_by_id(colonyname: str, userid: str) -> Call[User]:
+    return _call("getuserbyidmsg", User.from_dict, colonyname=colonyname, userid=userid)
+
+
 # --- wait ---------------------------------------------------------------------------------
 
 
@@ -593,6 +689,7 @@ def wait(
     executortype: str = "",
     colonyname: str = "",
     clock: Callable[[], float] = time.monotonic,
+    on_unreachable: Callable[[TransportError], None] | None = None,
 ) -> Flow[Process]:
     """Wait until the process is SUCCESS, FAILED or CANCELLED, however long that takes.
 
@@ -609,11 +706,13 @@ def wait(
 
     When the server closes the socket (its subscription timeout), the process is re-read and,
     if still open, the round starts again: there is no cap on the total time. ``timeout=None``
-    waits forever, otherwise ``WaitTimeout``.
+    waits forever, otherwise ``WaitTimeout``. While the server cannot be reached the wait goes
+    on (it may be restarting); ``on_unreachable`` hears of each failed attempt.
     """
     deadline = None if timeout is None else clock() + timeout
+    retrying = partial(_get_retrying, processid, deadline, clock, on_unreachable)
     if not executortype or not colonyname:
-        process: Process = yield from _get_retrying(processid, deadline, clock)
+        process: Process = yield from retrying()
         if process.state in FINAL_STATES:
             return process
         executortype = executortype or process.spec.conditions.executortype
@@ -636,10 +735,10 @@ def wait(
         except TransportError:
             pass  # the server is away: the re-read below waits for it with backoff
         else:
-            final = yield from _watch(processid, started + seconds + LISTEN_MARGIN, deadline, clock)
+            final = yield from _watch(started + seconds + LISTEN_MARGIN, retrying, clock)
             if final is not None:
                 return final
-        process = yield from _get_retrying(processid, deadline, clock)
+        process = yield from retrying()
         if process.state in FINAL_STATES:
             return process
         idle = MIN_ROUND - (clock() - started)
@@ -648,7 +747,7 @@ def wait(
 
 
 def _watch(
-    processid: str, round_end: float, deadline: float | None, clock: Callable[[], float]
+    round_end: float, retrying: Callable[[], Flow[Process]], clock: Callable[[], float]
 ) -> Flow[Process | None]:
     """One round on a subscribed socket: the final process (after an event, or found by a
     re-read), or None when the socket closed or the round ran out with the process open."""
@@ -668,17 +767,20 @@ def _watch(
                     if e.status != TOO_MANY:
                         raise
                     return None  # the server's subscription cap: re-read now, then try again
-                final: Process = yield from _get_retrying(processid, deadline, clock)
+                final: Process = yield from retrying()
                 return final
         if check_at >= round_end:
             return None
-        process: Process = yield from _get_retrying(processid, deadline, clock)
+        process: Process = yield from retrying()
         if process.state in FINAL_STATES:
             return process
 
 
 def _get_retrying(
-    processid: str, deadline: float | None, clock: Callable[[], float]
+    processid: str,
+    deadline: float | None,
+    clock: Callable[[], float],
+    on_unreachable: Callable[[TransportError], None] | None = None,
 ) -> Flow[Process]:
     """``get_process``, retried with backoff while the server is unreachable (it may be
     restarting: a wait with no deadline must outlive that)."""
@@ -687,8 +789,251 @@ def _get_retrying(
         try:
             process: Process = yield get_process(processid)
             return process
-        except TransportError:
+        except TransportError as e:
             if deadline is not None and clock() + delay >= deadline:
                 raise
+            if on_unreachable is not None:
+                on_unreachable(e)
             yield Sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
+
+
+# --- files and snapshots (ColonyFS, spec §4.9) ---------------------------------------------
+
+
+def add_file(file: model.File) -> Call[model.File]:
+    return _call("addfilemsg", model.File.from_dict, file=file.to_dict())
+
+
+def get_file(
+    colonyname: str, *, fileid: str = "", label: str = "", name: str = "", latest: bool = False
+) -> Call[list[model.File]]:
+    """By ``fileid``, or every revision of ``label`` + ``name`` (only the newest: ``latest``)."""
+    return _call(
+        "getfilemsg",
+        _list_of(model.File),
+        colonyname=colonyname,
+        fileid=fileid,
+        label=label,
+        name=name,
+        latest=latest,
+    )
+
+
+def get_files(colonyname: str, label: str) -> Call[list[model.FileData]]:
+    return _call("getfilesmsg", _list_of(model.FileData), colonyname=colonyname, label=label)
+
+
+def get_file_labels(
+    colonyname: str, name: str = "", exact: bool = False
+) -> Call[list[model.Label]]:
+    return _call(
+        "getfilelabelsmsg", _list_of(model.Label), colonyname=colonyname, name=name, exact=exact
+    )
+
+
+def remove_file(
+    colonyname: str, *, fileid: str = "", label: str = "", name: str = ""
+) -> Call[None]:
+    return _call(
+        "removefilemsg", _nothing, colonyname=colonyname, fileid=fileid, label=label, name=name
+    )
+
+
+def create_snapshot(colonyname: str, label: str, name: str) -> Call[model.Snapshot]:
+    return _call(
+        "createsnapshotmsg", model.Snapshot.from_dict, colonyname=colonyname, label=label, name=name
+    )
+
+
+def get_snapshot(colonyname: str, *, snapshotid: str = "", name: str = "") -> Call[model.Snapshot]:
+    return _call(
+        "getsnapshotmsg",
+        model.Snapshot.from_dict,
+        colonyname=colonyname,
+        snapshotid=snapshotid,
+        name=name,
+    )
+
+
+def get_snapshots(colonyname: str) -> Call[list[model.Snapshot]]:
+    return _call("getsnapshotsmsg", _list_of(model.Snapshot), colonyname=colonyname)
+
+
+def remove_snapshot(colonyname: str, *, snapshotid: str = "", name: str = "") -> Call[None]:
+    return _call(
+        "removesnapshotmsg", _nothing, colonyname=colonyname, snapshotid=snapshotid, name=name
+    )
+
+
+def remove_all_snapshots(colonyname: str) -> Call[None]:
+    return _call("removeallsnapshotmsg", _nothing, colonyname=colonyname)
+
+
+# --- channels (spec §4.10) ----------------------------------------------------------------
+
+# How long past a channel subscription's timeout the client waits for the server's last frame.
+CHANNEL_MARGIN = 10.0
+
+
+def channel_append(
+    processid: str,
+    name: str,
+    sequence: int,
+    payload: bytes | str,
+    *,
+    inreplyto: int = 0,
+    payloadtype: str = "",
+) -> Call[None]:
+    """Append to a channel of a process (text is sent as UTF-8)."""
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    return _call(
+        "channelappendmsg",
+        _nothing,
+        processid=processid,
+        name=name,
+        sequence=sequence,
+        inreplyto=inreplyto,
+        payload=model.ChannelEntry(payload=data).to_dict()["payload"],
+        payloadtype=payloadtype,
+    )
+
+
+def channel_read(
+    processid: str, name: str, afterseq: int = 0, limit: int = 0
+) -> Call[list[model.ChannelEntry]]:
+    return _call(
+        "channelreadmsg",
+        _list_of(model.ChannelEntry),
+        processid=processid,
+        name=name,
+        afterseq=afterseq,
+        limit=limit,
+    )
+
+
+def subscribe_channel(processid: str, name: str, afterseq: int, timeout: int) -> Call[None]:
+    """A ``/pubsub`` frame: the channel's entries after index ``afterseq``, then new ones."""
+    return _call(
+        "subscribechannelmsg",
+        _nothing,
+        processid=processid,
+        name=name,
+        afterseq=afterseq,
+        timeout=timeout,
+    )
+
+
+def channel_frame(text: str) -> list[model.ChannelEntry]:
+    """The entries of a channel subscription frame (``[]``: the subscription timed out).
+    An error frame raises its ``ServerError``."""
+    payload = rpc.parse_reply(200, text)
+    try:
+        return _list_of(model.ChannelEntry)(payload)
+    except WireError as e:
+        raise ProtocolError(f"Unexpected subscribechannelmsg frame: {e}") from None
+
+
+# --- blueprints (spec §4.11) ------------------------------------------------------------------
+
+BlueprintLike = model.Blueprint | dict[str, Any]
+DefinitionLike = model.BlueprintDefinition | dict[str, Any]
+
+
+def _blueprint_json(value: Any) -> dict[str, Any]:
+    """A model object as JSON; a plain dict (what pycolonies takes) is sent as it is."""
+    if isinstance(value, dict):
+        return value
+    result: dict[str, Any] = value.to_dict()
+    return result
+
+
+def add_blueprint_definition(
+    definition: DefinitionLike,
+) -> Call[model.BlueprintDefinition]:
+    return _call(
+        "addblueprintdefinitionmsg",
+        model.BlueprintDefinition.from_dict,
+        blueprintdefinition=_blueprint_json(definition),
+    )
+
+
+def get_blueprint_definition(colonyname: str, name: str) -> Call[model.BlueprintDefinition]:
+    return _call(
+        "getblueprintdefinitionmsg",
+        model.BlueprintDefinition.from_dict,
+        colonyname=colonyname,
+        name=name,
+    )
+
+
+def get_blueprint_definitions(colonyname: str) -> Call[list[model.BlueprintDefinition]]:
+    return _call(
+        "getblueprintdefinitionsmsg",
+        _list_of(model.BlueprintDefinition),
+        colonyname=colonyname,
+    )
+
+
+def remove_blueprint_definition(colonyname: str, name: str) -> Call[None]:
+    return _call("removeblueprintdefinitionmsg", _nothing, namespace=colonyname, name=name)
+
+
+def add_blueprint(blueprint: BlueprintLike) -> Call[model.Blueprint]:
+    return _call("addblueprintmsg", model.Blueprint.from_dict, blueprint=_blueprint_json(blueprint))
+
+
+def get_blueprint(colonyname: str, name: str) -> Call[model.Blueprint]:
+    return _call("getblueprintmsg", model.Blueprint.from_dict, namespace=colonyname, name=name)
+
+
+def get_blueprints(
+    colonyname: str, kind: str = "", location: str = ""
+) -> Call[list[model.Blueprint]]:
+    return _call(
+        "getblueprintsmsg",
+        _list_of(model.Blueprint),
+        namespace=colonyname,
+        kind=kind,
+        locationname=location,
+    )
+
+
+def update_blueprint(
+    blueprint: BlueprintLike, force_generation: bool = False
+) -> Call[model.Blueprint]:
+    return _call(
+        "updateblueprintmsg",
+        model.Blueprint.from_dict,
+        blueprint=_blueprint_json(blueprint),
+        forcegeneration=force_generation,
+    )
+
+
+def remove_blueprint(colonyname: str, name: str) -> Call[None]:
+    return _call("removeblueprintmsg", _nothing, namespace=colonyname, name=name)
+
+
+def update_blueprint_status(colonyname: str, name: str, status: dict[str, Any]) -> Call[None]:
+    return _call(
+        "updateblueprintstatusmsg",
+        _nothing,
+        colonyname=colonyname,
+        blueprintname=name,
+        status=status,
+    )
+
+
+def reconcile_blueprint(colonyname: str, name: str, force: bool = False) -> Call[Process]:
+    return _call(
+        "reconcileblueprintmsg", Process.from_dict, namespace=colonyname, name=name, force=force
+    )
+
+
+def get_blueprint_history(blueprintid: str, limit: int = 0) -> Call[list[model.BlueprintHistory]]:
+    return _call(
+        "getblueprinthistorymsg",
+        _list_of(model.BlueprintHistory),
+        blueprintid=blueprintid,
+        limit=limit,
+    )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from colonies import model
 from colonies.client import _requests as r
 from colonies.client._base import BaseClient
 from colonies.client._transports import HTTPXTransport, Transport, WebSocket, WebSocketClosed
 from colonies.errors import TransportError
+from colonies.fs import ops as fsops
+from colonies.fs.storage import ObjectStore
+from colonies.fs.storage import from_env as store_from_env
 from colonies.model import (
     Attribute,
     Colony,
@@ -213,6 +220,35 @@ class Client(BaseClient[Transport]):
         """Needs the colony key."""
         return self._send(r.remove_user(colonyname, name), prvkey)
 
+    # --- ID rotation, cluster, users by ID (spec §4.4, §4.12) ---
+
+    def change_user_id(self, colonyname: str, userid: str, *, prvkey: str | None = None) -> None:
+        """Move the signing user to the key whose ID is ``userid``; sign with the old key."""
+        return self._send(r.change_user_id(colonyname, userid), prvkey)
+
+    def change_executor_id(
+        self, colonyname: str, executorid: str, *, prvkey: str | None = None
+    ) -> None:
+        """Move the signing executor to the key whose ID is ``executorid`` (old key signs)."""
+        return self._send(r.change_executor_id(colonyname, executorid), prvkey)
+
+    def change_colony_id(
+        self, colonyname: str, colonyid: str, *, prvkey: str | None = None
+    ) -> None:
+        """Give the colony a new owner key; needs the current colony key."""
+        return self._send(r.change_colony_id(colonyname, colonyid), prvkey)
+
+    def change_server_id(self, serverid: str, *, prvkey: str | None = None) -> None:
+        """Give the server a new owner key; needs the current server key."""
+        return self._send(r.change_server_id(serverid), prvkey)
+
+    def get_cluster(self, *, prvkey: str | None = None) -> model.Cluster:
+        """The servers of the cluster and its leader; needs the server key."""
+        return self._send(r.get_cluster(), prvkey)
+
+    def get_user_by_id(self, colonyname: str, userid: str, *, prvkey: str | None = None) -> User:
+        return self._send(r.get_user_by_id(colonyname, userid), prvkey)
+
     # --- processes ------------------------------------------------------------------------
 
     def submit(self, spec: FunctionSpec, *, prvkey: str | None = None) -> Process:
@@ -310,14 +346,23 @@ class Client(BaseClient[Transport]):
         executortype: str = "",
         colonyname: str = "",
         prvkey: str | None = None,
+        on_unreachable: Callable[[TransportError], None] | None = None,
     ) -> Process:
         """Block until the process is SUCCESS, FAILED or CANCELLED and return it re-read.
 
         ``timeout=None`` waits forever; otherwise ``WaitTimeout`` after ``timeout`` s. Passing
-        ``executortype`` and ``colonyname`` saves one ``get_process``.
+        ``executortype`` and ``colonyname`` saves one ``get_process``. An unreachable server
+        is waited for; ``on_unreachable`` hears of each failed attempt (to tell the user).
         """
         return self._run(
-            r.wait(processid, timeout, executortype=executortype, colonyname=colonyname), prvkey
+            r.wait(
+                processid,
+                timeout,
+                executortype=executortype,
+                colonyname=colonyname,
+                on_unreachable=on_unreachable,
+            ),
+            prvkey,
         )
 
     # --- workflows (process graphs) -------------------------------------------------------
@@ -509,3 +554,506 @@ class Client(BaseClient[Transport]):
     def remove_function(self, functionid: str, *, prvkey: str | None = None) -> None:
         """Only the executor that registered it may remove it."""
         return self._send(r.remove_function(functionid), prvkey)
+
+    # --- locations, pausing, log search, executor updates (spec §4.3-4.7) ---------------
+
+    def add_location(
+        self, location: model.Location, *, prvkey: str | None = None
+    ) -> model.Location:
+        """Needs the colony key; executors name their site in ``locationname``."""
+        return self._send(r.add_location(location), prvkey)
+
+    def get_locations(self, colonyname: str, *, prvkey: str | None = None) -> list[model.Location]:
+        return self._send(r.get_locations(colonyname), prvkey)
+
+    def get_location(
+        self, colonyname: str, name: str, *, prvkey: str | None = None
+    ) -> model.Location:
+        return self._send(r.get_location(colonyname, name), prvkey)
+
+    def remove_location(self, colonyname: str, name: str, *, prvkey: str | None = None) -> None:
+        """Needs the colony key."""
+        return self._send(r.remove_location(colonyname, name), prvkey)
+
+    def pause_assignments(self, colonyname: str, *, prvkey: str | None = None) -> None:
+        """Needs the colony key; ``assign`` calls wait until ``resume_assignments``."""
+        return self._send(r.pause_assignments(colonyname), prvkey)
+
+    def resume_assignments(self, colonyname: str, *, prvkey: str | None = None) -> None:
+        """Needs the colony key; wakes the paused ``assign`` calls."""
+        return self._send(r.resume_assignments(colonyname), prvkey)
+
+    def get_pause_status(self, colonyname: str, *, prvkey: str | None = None) -> bool:
+        """Whether assignments in the colony are paused."""
+        return self._send(r.get_pause_status(colonyname), prvkey)
+
+    def search_logs(
+        self,
+        colonyname: str,
+        text: str,
+        days: int = 1,
+        count: int = 10,
+        *,
+        prvkey: str | None = None,
+    ) -> list[Log]:
+        """At most ``count`` (<= 100) logs of the last ``days`` (<= 30) containing ``text``."""
+        return self._send(r.search_logs(colonyname, text, days, count), prvkey)
+
+    def update_executor(
+        self,
+        colonyname: str,
+        executorname: str,
+        capabilities: model.Capabilities,
+        *,
+        prvkey: str | None = None,
+    ) -> None:
+        """Replace the calling executor's capabilities (hardware, software)."""
+        return self._send(r.update_executor(colonyname, executorname, capabilities), prvkey)
+
+    def report_allocation(
+        self,
+        colonyname: str,
+        executorname: str,
+        allocations: model.Allocations,
+        *,
+        prvkey: str | None = None,
+    ) -> None:
+        """Replace the calling executor's reported resource allocations."""
+        return self._send(r.report_allocation(colonyname, executorname, allocations), prvkey)
+
+    # --- pycolonies' names for the calls above ----------------------------------------
+
+    def del_colony(self, colonyname: str, *, prvkey: str | None = None) -> None:
+        """pycolonies' name for ``remove_colony``."""
+        return self.remove_colony(colonyname, prvkey=prvkey)
+
+    def list_colonies(self, *, prvkey: str | None = None) -> list[Colony]:
+        """pycolonies' name for ``get_colonies``."""
+        return self.get_colonies(prvkey=prvkey)
+
+    def list_executors(self, colonyname: str, *, prvkey: str | None = None) -> list[Executor]:
+        """pycolonies' name for ``get_executors``."""
+        return self.get_executors(colonyname, prvkey=prvkey)
+
+    def submit_func_spec(self, spec: FunctionSpec, *, prvkey: str | None = None) -> Process:
+        """pycolonies' name for ``submit``."""
+        return self.submit(spec, prvkey=prvkey)
+
+    def list_processes(
+        self, colonyname: str, count: int, state: int, *, prvkey: str | None = None
+    ) -> list[Process]:
+        """pycolonies' name (and argument order) for ``get_processes``."""
+        return self.get_processes(colonyname, state, count=count, prvkey=prvkey)
+
+    def stats(self, colonyname: str, *, prvkey: str | None = None) -> Statistics:
+        """pycolonies' name for ``colony_statistics``."""
+        return self.colony_statistics(colonyname, prvkey=prvkey)
+
+    def get_processes_for_workflow(
+        self,
+        processgraphid: str,
+        colonyname: str = "",
+        count: int = 100,
+        *,
+        prvkey: str | None = None,
+    ) -> list[Process]:
+        """The graph's processes (at most ``count``), in the graph's order.
+
+        pycolonies asks ``getprocessesmsg`` with a graph filter, which the Go server refuses;
+        this reads the graph and then each process, so it works on either server.
+        ``colonyname`` is accepted for pycolonies' argument order and not needed.
+        """
+        graph = self.get_processgraph(processgraphid, prvkey=prvkey)
+        return [self.get_process(pid, prvkey=prvkey) for pid in graph.processids[:count]]
+
+    def get_functions_by_executor(
+        self, colonyname: str, executorname: str, *, prvkey: str | None = None
+    ) -> list[Function]:
+        """pycolonies' name for ``get_functions(colonyname, executorname)``."""
+        return self.get_functions(colonyname, executorname, prvkey=prvkey)
+
+    def get_functions_by_colony(
+        self, colonyname: str, *, prvkey: str | None = None
+    ) -> list[Function]:
+        """pycolonies' name for ``get_functions(colonyname)``."""
+        return self.get_functions(colonyname, prvkey=prvkey)
+
+    def find_process(
+        self, nodename: str, processids: list[str], *, prvkey: str | None = None
+    ) -> Process | None:
+        """The first of ``processids`` whose ``spec.nodename`` is ``nodename``, else None."""
+        for processid in processids:
+            process = self.get_process(processid, prvkey=prvkey)
+            if process.spec.nodename == nodename:
+                return process
+        return None
+
+    def get_process_log(
+        self,
+        colonyname: str,
+        processid: str,
+        count: int = 100,
+        since: int = 0,
+        *,
+        prvkey: str | None = None,
+    ) -> list[Log]:
+        """pycolonies' name for ``get_logs(colonyname, processid=...)``."""
+        return self.get_logs(
+            colonyname, processid=processid, count=count, since=since, prvkey=prvkey
+        )
+
+    def get_executor_log(
+        self,
+        colonyname: str,
+        executorname: str,
+        count: int = 100,
+        since: int = 0,
+        *,
+        prvkey: str | None = None,
+    ) -> list[Log]:
+        """pycolonies' name for ``get_logs(colonyname, executorname=...)``."""
+        return self.get_logs(
+            colonyname, executorname=executorname, count=count, since=since, prvkey=prvkey
+        )
+
+    def del_cron(self, cronid: str, *, prvkey: str | None = None) -> None:
+        """pycolonies' name for ``remove_cron``."""
+        return self.remove_cron(cronid, prvkey=prvkey)
+
+    # --- blueprints (spec §4.11) --------------------------------------------------------------
+
+    def add_blueprint_definition(
+        self, definition: r.DefinitionLike, *, prvkey: str | None = None
+    ) -> model.BlueprintDefinition:
+        """Add a blueprint kind to ``definition.metadata.colonyname`` (colony owner key): its
+        schema and the executor type and function that reconcile it."""
+        return self._send(r.add_blueprint_definition(definition), prvkey)
+
+    def get_blueprint_definition(
+        self, colonyname: str, name: str, *, prvkey: str | None = None
+    ) -> model.BlueprintDefinition:
+        return self._send(r.get_blueprint_definition(colonyname, name), prvkey)
+
+    def get_blueprint_definitions(
+        self, colonyname: str, *, prvkey: str | None = None
+    ) -> list[model.BlueprintDefinition]:
+        return self._send(r.get_blueprint_definitions(colonyname), prvkey)
+
+    def remove_blueprint_definition(
+        self, colonyname: str, name: str, *, prvkey: str | None = None
+    ) -> None:
+        """Remove a definition (colony owner key); refused while blueprints of its kind exist."""
+        return self._send(r.remove_blueprint_definition(colonyname, name), prvkey)
+
+    def add_blueprint(
+        self, blueprint: r.BlueprintLike, *, prvkey: str | None = None
+    ) -> model.Blueprint:
+        """Add a blueprint: its spec is checked against its kind's schema, and a reconcile
+        process (and the kind's periodic reconciliation cron) is submitted."""
+        return self._send(r.add_blueprint(blueprint), prvkey)
+
+    def get_blueprint(
+        self, colonyname: str, name: str, *, prvkey: str | None = None
+    ) -> model.Blueprint:
+        return self._send(r.get_blueprint(colonyname, name), prvkey)
+
+    def get_blueprints(
+        self, colonyname: str, kind: str = "", location: str = "", *, prvkey: str | None = None
+    ) -> list[model.Blueprint]:
+        """The colony's blueprints, of ``kind`` if given (and then at ``location`` if given)."""
+        return self._send(r.get_blueprints(colonyname, kind, location), prvkey)
+
+    def update_blueprint(
+        self,
+        blueprint: r.BlueprintLike,
+        force_generation: bool = False,
+        *,
+        prvkey: str | None = None,
+    ) -> model.Blueprint:
+        """Replace a blueprint (found by colony and name). A changed spec, or
+        ``force_generation``, bumps its generation, records history and submits a reconcile
+        process."""
+        return self._send(r.update_blueprint(blueprint, force_generation), prvkey)
+
+    def remove_blueprint(self, colonyname: str, name: str, *, prvkey: str | None = None) -> None:
+        """Remove a blueprint; its reconciler is sent a ``cleanup`` process."""
+        return self._send(r.remove_blueprint(colonyname, name), prvkey)
+
+    def update_blueprint_status(
+        self, colonyname: str, name: str, status: dict[str, Any], *, prvkey: str | None = None
+    ) -> None:
+        """Report a blueprint's current state (a reconciler's call; members only)."""
+        return self._send(r.update_blueprint_status(colonyname, name, status), prvkey)
+
+    def reconcile_blueprint(
+        self, colonyname: str, name: str, force: bool = False, *, prvkey: str | None = None
+    ) -> Process:
+        """Submit a reconcile process for the blueprint now (``force`` bumps its generation
+        first and passes ``force=True``); returns the process. Members only."""
+        return self._send(r.reconcile_blueprint(colonyname, name, force), prvkey)
+
+    def get_blueprint_history(
+        self, blueprint_id: str, limit: int = 0, *, prvkey: str | None = None
+    ) -> list[model.BlueprintHistory]:
+        """The blueprint's recorded versions, the newest first (``limit`` 0: all)."""
+        return self._send(r.get_blueprint_history(blueprint_id, limit), prvkey)
+
+    # --- channels (spec §4.10) --------------------------------------------------------------
+
+    def channel_append(
+        self,
+        processid: str,
+        name: str,
+        sequence: int,
+        payload: bytes | str,
+        *,
+        inreplyto: int = 0,
+        payloadtype: str = "",
+        prvkey: str | None = None,
+    ) -> None:
+        """Append a message to a channel the process declared (``spec.channels``). Only the
+        process's initiator and its assigned executor may; ``sequence`` is the sender's own
+        numbering, ``payloadtype`` "" (data), "end" or "error"."""
+        call = r.channel_append(
+            processid, name, sequence, payload, inreplyto=inreplyto, payloadtype=payloadtype
+        )
+        self._send(call, prvkey)
+
+    def channel_read(
+        self,
+        processid: str,
+        name: str,
+        afterseq: int = 0,
+        limit: int = 0,
+        *,
+        prvkey: str | None = None,
+    ) -> list[model.ChannelEntry]:
+        """The channel's entries from index ``afterseq`` on (``limit`` 0: all of them)."""
+        return self._send(r.channel_read(processid, name, afterseq, limit), prvkey)
+
+    def subscribe_channel(
+        self,
+        processid: str,
+        name: str,
+        afterseq: int = 0,
+        timeout: int = 30,
+        *,
+        prvkey: str | None = None,
+    ) -> Iterator[model.ChannelEntry]:
+        """The channel's entries from index ``afterseq`` on, then each new one as it is
+        appended, over ``/pubsub``; ends when the server's ``timeout`` (seconds) runs out or
+        the socket closes. Stop early by leaving the loop (e.g. on ``entry.type == "end"``)."""
+        body = self._body(r.subscribe_channel(processid, name, afterseq, timeout), prvkey)
+        socket = self._transport.connect(self._pubsub_url, self.timeout)
+        try:
+            socket.send(body)
+            while True:
+                try:
+                    text = socket.recv(max(timeout, 0) + r.CHANNEL_MARGIN)
+                except (WebSocketClosed, TimeoutError):
+                    return
+                entries = r.channel_frame(text)
+                if not entries:
+                    return
+                yield from entries
+        except WebSocketClosed:
+            return
+        finally:
+            socket.close()
+
+    # --- files and snapshots (ColonyFS, spec §4.9) ----------------------------------------
+    # Bytes go to and come from ``store``: by default the one the environment names
+    # (``colonies.fs.from_env``: ``COLONIES_FS_DIR``, else S3 from the ``AWS_S3_*`` variables).
+
+    def _fs(self, flow: fsops.FsFlow[T], prvkey: str | None) -> T:
+        return fsops.run(lambda call: self._send(call, prvkey), flow)
+
+    def upload_file(
+        self,
+        colonyname: str,
+        filepath: str | os.PathLike[str],
+        label: str,
+        *,
+        name: str = "",
+        store: ObjectStore | None = None,
+        progress: fsops.Progress | None = None,
+        prvkey: str | None = None,
+    ) -> model.File:
+        """Upload a local file as the newest revision of ``name`` (default: the file's name)
+        under ``label``; returns the stored metadata."""
+        path = Path(filepath)
+        store = store or store_from_env()
+        return self._fs(
+            fsops.upload(colonyname, label, name or path.name, path, store, progress), prvkey
+        )
+
+    def upload_data(
+        self,
+        colonyname: str,
+        filename: str,
+        data: bytes,
+        label: str,
+        *,
+        store: ObjectStore | None = None,
+        prvkey: str | None = None,
+    ) -> model.File:
+        """Upload ``data`` as the newest revision of ``filename`` under ``label``."""
+        store = store or store_from_env()
+        return self._fs(fsops.upload(colonyname, label, filename, data, store), prvkey)
+
+    def get_file(
+        self,
+        colonyname: str,
+        *,
+        label: str = "",
+        fileid: str = "",
+        filename: str = "",
+        latest: bool = True,
+        prvkey: str | None = None,
+    ) -> list[model.File]:
+        """The file ``fileid``, or the revisions of ``label`` + ``filename``, newest first
+        (only the newest with ``latest``)."""
+        call = r.get_file(colonyname, fileid=fileid, label=label, name=filename, latest=latest)
+        return self._send(call, prvkey)
+
+    def download_file(
+        self,
+        colonyname: str,
+        dst: str | os.PathLike[str],
+        *,
+        label: str = "",
+        fileid: str = "",
+        filename: str = "",
+        latest: bool = True,
+        store: ObjectStore | None = None,
+        progress: fsops.Progress | None = None,
+        prvkey: str | None = None,
+    ) -> Path:
+        """Download a file (by ``fileid``, or the newest revision of ``label`` + ``filename``)
+        into the directory ``dst``; returns the path written."""
+        store = store or store_from_env()
+        find = fsops.find(colonyname, fileid=fileid, label=label, name=filename, latest=latest)
+        file = self._fs(find, prvkey)
+        return self._fs(fsops.download(file, Path(dst), store, progress), prvkey)
+
+    def download_data(
+        self,
+        colonyname: str,
+        *,
+        label: str = "",
+        fileid: str = "",
+        filename: str = "",
+        latest: bool = True,
+        store: ObjectStore | None = None,
+        prvkey: str | None = None,
+    ) -> bytes:
+        """The bytes of a file (by ``fileid``, or the newest of ``label`` + ``filename``)."""
+        store = store or store_from_env()
+        find = fsops.find(colonyname, fileid=fileid, label=label, name=filename, latest=latest)
+        file = self._fs(find, prvkey)
+        return self._fs(fsops.read(file, store), prvkey)
+
+    def delete_file(
+        self,
+        colonyname: str,
+        *,
+        label: str = "",
+        fileid: str = "",
+        filename: str = "",
+        store: ObjectStore | None = None,
+        prvkey: str | None = None,
+    ) -> int:
+        """Remove a revision (``fileid``) or every revision of ``label`` + ``filename``, bytes
+        and metadata; returns how many revisions were removed."""
+        store = store or store_from_env()
+        flow = fsops.delete(colonyname, store, fileid=fileid, label=label, name=filename)
+        return self._fs(flow, prvkey)
+
+    def get_files(
+        self, colonyname: str, label: str, *, prvkey: str | None = None
+    ) -> list[model.FileData]:
+        """The newest revision of every file under exactly ``label``."""
+        return self._send(r.get_files(colonyname, label), prvkey)
+
+    def get_file_labels(
+        self, colonyname: str, name: str = "", exact: bool = False, *, prvkey: str | None = None
+    ) -> list[model.Label]:
+        """Every label (``name`` empty); ``name`` and the labels below it (``exact``); else
+        the labels starting with ``name``. Each with its number of revisions."""
+        return self._send(r.get_file_labels(colonyname, name, exact), prvkey)
+
+    def create_snapshot(
+        self, colonyname: str, label: str, name: str, *, prvkey: str | None = None
+    ) -> model.Snapshot:
+        """Freeze the newest revision of every file under ``label`` (and below) as ``name``."""
+        return self._send(r.create_snapshot(colonyname, label, name), prvkey)
+
+    def get_snapshot_by_id(
+        self, colonyname: str, snapshotid: str, *, prvkey: str | None = None
+    ) -> model.Snapshot:
+        return self._send(r.get_snapshot(colonyname, snapshotid=snapshotid), prvkey)
+
+    def get_snapshot_by_name(
+        self, colonyname: str, name: str, *, prvkey: str | None = None
+    ) -> model.Snapshot:
+        return self._send(r.get_snapshot(colonyname, name=name), prvkey)
+
+    def get_snapshots(self, colonyname: str, *, prvkey: str | None = None) -> list[model.Snapshot]:
+        """The colony's snapshots, the newest first."""
+        return self._send(r.get_snapshots(colonyname), prvkey)
+
+    def remove_snapshot(
+        self,
+        colonyname: str,
+        *,
+        snapshotid: str = "",
+        name: str = "",
+        prvkey: str | None = None,
+    ) -> None:
+        """Remove a snapshot by ID or name (the files stay)."""
+        return self._send(r.remove_snapshot(colonyname, snapshotid=snapshotid, name=name), prvkey)
+
+    def remove_all_snapshots(self, colonyname: str, *, prvkey: str | None = None) -> None:
+        return self._send(r.remove_all_snapshots(colonyname), prvkey)
+
+    def download_snapshot(
+        self,
+        colonyname: str,
+        dst: str | os.PathLike[str],
+        *,
+        snapshotid: str = "",
+        name: str = "",
+        store: ObjectStore | None = None,
+        progress: fsops.Progress | None = None,
+        prvkey: str | None = None,
+    ) -> list[Path]:
+        """Download a snapshot's files into ``dst`` (sub-labels as subdirectories), skipping
+        files already there with the same checksum; returns the files written."""
+        store = store or store_from_env()
+        flow = fsops.download_snapshot(
+            colonyname, Path(dst), store, snapshotid=snapshotid, name=name, progress=progress
+        )
+        return self._fs(flow, prvkey)
+
+    def sync(
+        self,
+        colonyname: str,
+        dir: str | os.PathLike[str],
+        label: str,
+        *,
+        keeplocal: bool = True,
+        dry: bool = False,
+        store: ObjectStore | None = None,
+        progress: fsops.Progress | None = None,
+        prvkey: str | None = None,
+    ) -> list[fsops.SyncPlan]:
+        """Sync the directory ``dir`` (and those below it) with ``label`` both ways, like
+        ``colonies fs sync``; conflicts keep the local file unless ``keeplocal=False``.
+        Returns the plans, carried out unless ``dry``."""
+        if dry:
+            return self._fs(fsops.sync_plans(colonyname, Path(dir), label, keeplocal), prvkey)
+        store = store or store_from_env()
+        flow = fsops.sync(
+            colonyname, Path(dir), label, store, keeplocal=keeplocal, progress=progress
+        )
+        return self._fs(flow, prvkey)

@@ -12,7 +12,8 @@ A module of functions declares a ``FunctionSet`` and decorates plain Python func
 
 Arguments come from the process's ``spec.args`` (positional) and ``spec.kwargs``. A function that
 declares a parameter named ``ctx`` also gets an ``ExecutionContext`` (the process, the executor,
-and ``add_child`` for steps of a workflow). The return value becomes the
+``add_child`` for steps of a workflow, ``channel_append``/``channel_read`` to stream to the
+submitter on the process's channels). The return value becomes the
 process output: ``None`` -> ``[]``, a list or tuple as is, anything else as a one-element list.
 An exception fails the process with its message. Stdlib only (runs in Pyodide).
 """
@@ -22,11 +23,11 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
 
-from colonies.model import FunctionSpec, Process
+from colonies.model import ChannelEntry, FunctionSpec, Process
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,8 @@ class FunctionError(Exception):
 
 
 AddChild = Callable[..., Awaitable[Process]]
+ChannelAppend = Callable[..., Awaitable[None]]  # AsyncClient.channel_append with the key bound
+ChannelRead = Callable[..., Awaitable[list[ChannelEntry]]]  # AsyncClient.channel_read, likewise
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,44 @@ class ExecutionContext:
     executortype: str
     colonyname: str
     adder: AddChild | None = None
+    # --- channels (spec §4.10): stream to (and hear from) the process's submitter
+    appender: ChannelAppend | None = None
+    reader: ChannelRead | None = None
+    sequences: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    async def channel_append(
+        self, name: str, payload: bytes | str, *, payloadtype: str = "", inreplyto: int = 0
+    ) -> int:
+        """Append a message to channel ``name`` of this process (declared in the submitted
+        ``spec.channels``); the submitter reads or subscribes to it. Messages are numbered
+        1, 2, ... per channel (the returned sequence). ``payloadtype="end"`` marks the end of
+        a stream (``channel_end``), ``"error"`` an error. Call from an ``async def`` function."""
+        if self.appender is None:
+            raise FunctionError("channel_append: this executor cannot use channels")
+        sequence = self.sequences.get(name, 0) + 1
+        await self.appender(
+            self.process.processid,
+            name,
+            sequence,
+            payload,
+            inreplyto=inreplyto,
+            payloadtype=payloadtype,
+        )
+        self.sequences[name] = sequence
+        return sequence
+
+    async def channel_end(self, name: str, payload: bytes | str = b"") -> int:
+        """Append the end-of-stream marker (type "end") to channel ``name``."""
+        return await self.channel_append(name, payload, payloadtype="end")
+
+    async def channel_read(
+        self, name: str, afterseq: int = 0, limit: int = 0
+    ) -> list[ChannelEntry]:
+        """The entries of channel ``name`` from index ``afterseq`` on (``limit`` 0: all), the
+        submitter's messages included."""
+        if self.reader is None:
+            raise FunctionError("channel_read: this executor cannot use channels")
+        return await self.reader(self.process.processid, name, afterseq, limit)
 
     async def add_child(
         self, spec: FunctionSpec, *, nodename: str = "", insert: bool = False

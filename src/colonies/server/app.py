@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from colonies import rpc
 from colonies.server import handlers, pubsub, rpcsocket
 from colonies.server.calls import answer, until_disconnect
 from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.leader import AdvisoryLockLeader
+from colonies.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from colonies.server.pgsignals import PostgresSignals
 from colonies.server.sweeper import flush_function_runs, sweep_forever
 from colonies.store.base import Store
@@ -119,6 +121,9 @@ def create_app(
     async def health(request: Request) -> Response:
         return Response(b"", status_code=200 if ctx.signals.healthy() else 503)
 
+    async def metrics(request: Request) -> Response:
+        return Response(await ctx.metrics.render(ctx), media_type=METRICS_CONTENT_TYPE)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if config.server_id:
@@ -140,8 +145,9 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
-            WebSocketRoute("/pubsub", pubsub.endpoint(ctx, routes)),
-            WebSocketRoute("/rpc", rpcsocket.endpoint(ctx, routes)),
+            Route("/metrics", metrics, methods=["GET"]),
+            WebSocketRoute("/pubsub", counted(ctx, "pubsub", pubsub.endpoint(ctx, routes))),
+            WebSocketRoute("/rpc", counted(ctx, "rpc", rpcsocket.endpoint(ctx, routes))),
             *(web or []),
         ],
         lifespan=lifespan,
@@ -150,6 +156,22 @@ def create_app(
     app.add_middleware(GinCORS)
     app.state.ctx = ctx
     return app
+
+
+def counted(
+    ctx: ServerContext, name: str, endpoint: Callable[[WebSocket], Awaitable[None]]
+) -> Callable[[WebSocket], Awaitable[None]]:
+    """``endpoint`` with its open sockets counted in the metrics."""
+    gauge = ctx.metrics.websockets.labels(name)
+
+    async def serve(ws: WebSocket) -> None:
+        gauge.inc()
+        try:
+            await endpoint(ws)
+        finally:
+            gauge.dec()
+
+    return serve
 
 
 class GinCORS:

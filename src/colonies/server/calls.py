@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from colonies.server import handlers
 from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.handlers import Msg
 from colonies.server.lifecycle import release
+from colonies.server.logs import ACCESS, log_request
 
 log = logging.getLogger("colonies.server")
 
@@ -102,6 +104,7 @@ DATA_TYPES = frozenset(
         "addcronmsg",  # a workflow spec, as submitworkflowspecmsg
         "addgeneratormsg",
         "packgeneratormsg",  # an argument for the generator's workflow
+        "channelappendmsg",  # channels (spec §4.10): a message of up to 10 MB
     }
 )
 RECORD_TYPES = frozenset(
@@ -114,6 +117,7 @@ RECORD_TYPES = frozenset(
         "addfunctionmsg",
         "addusermsg",
         "addlocationmsg",
+        "addfilemsg",  # ColonyFS: a File record (spec §4.9)
     }
 )
 
@@ -157,6 +161,7 @@ async def answer(
     try:
         parsed = await parse(ctx, routes, body)
     except RPCError as e:
+        ctx.metrics.refused(e.status)
         return e.status, rpc.build_error(e.status, e.message)
     return await run(ctx, parsed, hang_up)
 
@@ -165,7 +170,24 @@ async def run(
     ctx: ServerContext, parsed: rpc.Request, hang_up: Callable[[], Awaitable[object]]
 ) -> tuple[int, str] | None:
     """``answer`` for a request already parsed and verified (``rpcsocket`` parses first)."""
+    started = time.perf_counter()
     if parsed.payloadtype in LONG_POLLS:
-        return await long_poll(ctx, parsed, hang_up())
+        ctx.metrics.longpolls.inc()
+        try:
+            reply = await long_poll(ctx, parsed, hang_up())
+        finally:
+            ctx.metrics.longpolls.dec()
+        if reply is not None:
+            record(ctx, parsed, reply[0], started)
+        return reply
     status, text, _ = await dispatch(ctx, parsed)
+    record(ctx, parsed, status, started)
     return status, text
+
+
+def record(ctx: ServerContext, parsed: rpc.Request, status: int, started: float) -> None:
+    """Count an answered request in the metrics and, at log level INFO, the access log."""
+    seconds = time.perf_counter() - started
+    ctx.metrics.observe(parsed.payloadtype, status, seconds)
+    if ACCESS.isEnabledFor(logging.INFO):
+        log_request(parsed.payloadtype, parsed.signer, status, seconds)

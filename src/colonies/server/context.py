@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from colonies.model import Colony, Executor, Process, ProcessState
 from colonies.server.cache import TTLCache
+from colonies.server.channels import ChannelHub
 from colonies.server.dispatcher import Dispatcher, Wake
 from colonies.server.events import ProcessEvents
 from colonies.server.leader import AlwaysLeader, Leadership
+from colonies.server.metrics import ServerMetrics
 from colonies.server.signals import LocalSignals, Signals
 from colonies.store.base import Store
 from colonies.timeutil import now_ns
@@ -115,6 +117,7 @@ class ServerContext:
     leader: Leadership = field(default_factory=AlwaysLeader)
     dispatcher: Dispatcher = field(default_factory=Dispatcher)
     events: ProcessEvents = field(default_factory=ProcessEvents)
+    channels: ChannelHub = field(default_factory=ChannelHub)  # channels (spec §4.10)
     resumed: dict[str, asyncio.Event] = field(default_factory=dict)
     offloaded: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     colonies: TTLCache[str, Colony | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
@@ -128,8 +131,12 @@ class ServerContext:
         default_factory=dict
     )
 
+    metrics: ServerMetrics = field(init=False)
+    draining: bool = False  # set by drain() when the server begins to stop
+
     def __post_init__(self) -> None:
         self.signals = LocalSignals(self)
+        self.metrics = ServerMetrics(self.config.port)
 
     async def server_id(self) -> str:
         return await self.store.get_server_id()
@@ -168,6 +175,14 @@ class ServerContext:
             self.last_alive[key] = now
             await self.store.mark_alive(colonyname, executorid, now_ns(), refresh=not serving)
 
+    def drain(self) -> None:
+        """The server is stopping: long-polls end now (no process for them), not at their
+        timeout, so that a shutdown takes milliseconds and cancels nothing."""
+        self.draining = True
+        self.dispatcher.wake_all()
+        for event in self.resumed.values():
+            event.set()
+
     def resume_event(self, colonyname: str) -> asyncio.Event:
         return self.resumed.setdefault(colonyname, asyncio.Event())
 
@@ -200,8 +215,12 @@ class ServerContext:
         else:
             event.set()
 
+    def on_channel(self, processid: str, name: str | None) -> None:
+        self.channels.wake(processid, name)
+
     def on_lost_signals(self) -> None:
         self.on_membership()
+        self.channels.wake_all()
         self.dispatcher.wake_all()
         for event in self.resumed.values():
             event.set()  # held assigners look at the pause flag again

@@ -8,7 +8,8 @@ round trip. A receiving replica skips its own notes (``origin``).
 
 A process note carries what a long-poll wake-up needs (colony, executor type, names, location,
 cpu, memory) and, when it fits, the process itself for ``/pubsub`` subscribers; a process too
-large to carry is read from the store, and only if a subscriber here wants it.
+large to carry is read from the store, and only if a subscriber here wants it. A channel note
+names the process and channel that got entries; subscribers read those from the store.
 
 Lost notes: while the listening connection is down, anything may have been missed, so after
 reconnecting the replica wakes every waiter and drops its caches (``Replica.on_lost_signals``).
@@ -92,6 +93,11 @@ class PostgresSignals(LocalSignals):
     def pause_changed(self, colonyname: str, paused: bool) -> None:
         super().pause_changed(colonyname, paused)
         self._queue({"k": "z", "c": colonyname, "z": paused})
+
+    def channel_appended(self, processid: str, name: str) -> None:
+        super().channel_appended(processid, name)
+        # A name too long for a notification wakes every channel of the process instead.
+        self._queue({"k": "c", "i": processid, "n": name if len(name) <= 1024 else None})
 
     def _queue(self, note: dict[str, Any]) -> None:
         if not self.peers:
@@ -237,6 +243,8 @@ class PostgresSignals(LocalSignals):
             self.replica.on_pause(note["c"], bool(note["z"]))
         elif kind == "l":
             self.replica.on_lost_signals()
+        elif kind == "c":
+            self.replica.on_channel(note["i"], note["n"])
 
     async def _read_and_publish(self, note: dict[str, Any]) -> None:
         """A process too large for a note: read it, and publish it if it is still in the

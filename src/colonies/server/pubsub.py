@@ -1,4 +1,4 @@
-"""``GET /pubsub``: process-state subscriptions over a WebSocket (spec §1.5).
+"""``GET /pubsub``: process-state and channel subscriptions over a WebSocket (spec §1.5).
 
 Each text frame is a signed envelope; one connection can carry several subscriptions. When a
 subscription's ``timeout`` runs out the server closes the socket, as the Go server does: clients
@@ -7,6 +7,8 @@ subscription's ``timeout`` runs out the server closes the socket, as the Go serv
 Unlike the Go server (which checks no membership), a subscription needs what reading the
 processes needs: ``subscribeprocessmsg`` a member of the process's colony (as ``getprocessmsg``),
 ``subscribeprocessesmsg`` a member of the colony it names, and it gets only that colony's events.
+``subscribechannelmsg`` (spec §4.10) needs what reading the channel needs, and ends with a ``[]``
+frame at its timeout, leaving the socket open (as Go).
 A frame whose envelope or signature does not verify closes the socket without a reply (as Go).
 A refused subscription gets an error envelope and the socket stays open (as Go), but only for
 ``max_bad_frames_per_socket`` refusals; then it is closed with code 1008. Both checks run before
@@ -25,15 +27,17 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from colonies import rpc
-from colonies.model import Executor, Process
+from colonies.model import ChannelEntry, Executor, Process
 from colonies.rpc import RPCError
+from colonies.server import channels
 from colonies.server.auth import require_member
 from colonies.server.context import ServerContext
 from colonies.server.events import Subscription
 from colonies.server.handlers import Msg
+from colonies.server.handlers.channels import open_channel
 from colonies.server.rpcsocket import POLICY_VIOLATION, receive_frame
 
-SUBSCRIPTIONS = frozenset({"subscribeprocessmsg", "subscribeprocessesmsg"})
+SUBSCRIPTIONS = frozenset({"subscribeprocessmsg", "subscribeprocessesmsg", "subscribechannelmsg"})
 MAX_TIMEOUT = 2**31  # seconds; longer timeouts are cut to this
 
 log = logging.getLogger("colonies.server")
@@ -93,6 +97,9 @@ class Connection:
     async def subscribe(self, request: rpc.Request) -> None:
         """Check the signer may subscribe and has room, then register and start forwarding."""
         msg, signer = Msg(request.msg), request.signer
+        if request.payloadtype == "subscribechannelmsg":
+            await self.subscribe_channel(msg, signer)
+            return
         state, timeout = msg.integer("state"), min(msg.integer("timeout"), MAX_TIMEOUT)
         if request.payloadtype == "subscribeprocessmsg":
             processid = msg.text("processid")
@@ -117,7 +124,8 @@ class Connection:
         if len(self.running) >= self.config.max_subscriptions_per_socket:
             limit = self.config.max_subscriptions_per_socket
             raise RPCError(429, f"Too many subscriptions on this socket (max {limit})")
-        if self.ctx.events.held(signer) >= self.config.max_subscriptions_per_key:
+        held = self.ctx.events.held(signer) + self.ctx.channels.held(signer)
+        if held >= self.config.max_subscriptions_per_key:
             limit = self.config.max_subscriptions_per_key
             raise RPCError(429, f"Too many subscriptions for this key (max {limit})")
 
@@ -149,6 +157,66 @@ class Connection:
                 await self.send(_event(process))
         finally:
             expiry.cancel()
+
+    # --- channels (spec §4.10) ---
+
+    async def subscribe_channel(self, msg: Msg, signer: str) -> None:
+        """A channel's entries after index ``afterseq``, then each new one, until ``timeout``
+        (0: 30 s); then a ``[]`` frame, and the socket stays open (as Go). On a closed
+        process's channel (which Go has deleted) the end frame follows the log at once."""
+        process, name = await open_channel(self.ctx, msg, signer)
+        if not channels.authorized(process, signer):
+            raise RPCError(403, "Not authorized to subscribe to channel")
+        timeout = msg.integer("timeout") or channels.DEFAULT_SUBSCRIBE_TIMEOUT
+        if process.state in channels.CLOSED_STATES:
+            timeout = 0  # nothing can be appended any more: the log, then the end frame
+        after = max(msg.integer("afterseq"), 0)
+        self.make_room(signer)
+        watch = self.ctx.channels.watch(process.processid, name, signer)
+        task = asyncio.create_task(self.forward_channel(watch, after, min(timeout, MAX_TIMEOUT)))
+        self.running.add(task)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self.running.discard(task)
+            self.ctx.channels.unwatch(watch)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("channel subscription failed", exc_info=task.exception())
+
+        task.add_done_callback(finished)
+
+    async def forward_channel(self, watch: channels.Watch, index: int, timeout: int) -> None:
+        """Send what the store holds from ``index`` on, then wait for wake-ups (appends here
+        or on another replica) and send each new entry in a frame of its own."""
+        store, loop = self.ctx.store, asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0)
+        catching_up = True
+        while True:
+            watch.event.clear()  # before reading: an append committed later wakes us again
+            while True:
+                entries = await store.read_channel(
+                    watch.processid, watch.name, index, channels.PAGE
+                )
+                if not entries:
+                    break
+                index += len(entries)
+                if catching_up:  # what was there already: in frames of up to PAGE entries
+                    await self.send(_entries(entries))
+                else:
+                    for entry in entries:
+                        await self.send(_entries([entry]))
+            catching_up = False
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(watch.event.wait(), remaining)
+            except TimeoutError:
+                break
+        await self.send(_entries([]))
+
+
+def _entries(entries: list[ChannelEntry]) -> str:
+    return rpc.build_reply("subscribechannelmsg", [entry.to_dict() for entry in entries])
 
 
 def endpoint(

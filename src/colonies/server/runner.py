@@ -11,8 +11,8 @@ The store is SQLite in a data directory unless PostgreSQL is configured: a URL
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from urllib.parse import quote
 import uvicorn
 from starlette.routing import BaseRoute
 
+from colonies.server import logs
 from colonies.server.app import create_app
 from colonies.server.context import ServerConfig
 from colonies.store import Store, is_postgres_url
@@ -30,6 +31,37 @@ DB_FILE = "colonies.db"
 DB_NAME = "colonies"
 DB_PORT = 5432
 DB_USER = "postgres"
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, ending the app's long-polls as soon as a shutdown begins (Ctrl-C, SIGTERM):
+    otherwise each would hold the shutdown until uvicorn's grace period, then be cancelled."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        ctx = getattr(getattr(self.config.app, "state", None), "ctx", None)
+        if ctx is not None:
+            ctx.drain()
+        await super().shutdown(sockets)
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """The server's certificate (chain) and private key, PEM files."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def of(cls, cert: Path | None, key: Path | None) -> TLSFiles | None:
+        """Both files or neither (plain HTTP); one alone, or a missing file, is a ValueError."""
+        if cert is None and key is None:
+            return None
+        if cert is None or key is None:
+            raise ValueError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+        for path in (cert, key):
+            if not path.is_file():
+                raise ValueError(f"TLS file not found: {path}")
+        return cls(cert, key)
 
 
 class DatabaseUnavailable(Exception):
@@ -141,16 +173,22 @@ def serve(
     *,
     web: list[BaseRoute] | None = None,
     log_level: str = "warning",
+    log_format: str = "text",
+    tls: TLSFiles | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; the store is closed on shutdown."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    """Serve until SIGINT/SIGTERM; the store is closed on shutdown. With ``tls``, HTTPS/WSS."""
+    log_config = logs.configure(log_level, log_format)
     app = create_app(store, config, web=web)
-    uvicorn.Server(
+    DrainingServer(
         uvicorn.Config(
             app,
             host=config.host,
             port=config.port,
             log_level=log_level,
+            log_config=log_config,
+            access_log=False,  # colonies.access logs each RPC with its type, signer and status
+            ssl_certfile=tls.cert if tls else None,
+            ssl_keyfile=tls.key if tls else None,
             timeout_graceful_shutdown=2,
             ws_ping_interval=20,
         )

@@ -1,8 +1,10 @@
 """Signals: how a committed change reaches whoever waits for it, on this replica or any other.
 
-Four kinds of signal follow a change in the store: a process entered the queue (wake one
+Five kinds of signal follow a change in the store: a process entered the queue (wake one
 long-polling assigner), a process changed state (``/pubsub`` subscribers), a colony or executor
-changed (drop cached records), a colony was paused or resumed (release or hold assigners).
+changed (drop cached records), a colony was paused or resumed (release or hold assigners), an
+entry was appended to a process channel (wake that channel's ``/pubsub`` subscribers, which read
+the new entries from the store).
 Handlers and the lifecycle only ever call ``Signals``; what a signal does on one replica is
 ``Replica``'s business (dispatcher, events, caches).
 
@@ -42,6 +44,10 @@ class Replica(Protocol):
     def on_lost_signals(self) -> None:
         """Signals from elsewhere may have been missed: wake every waiter to look again."""
 
+    def on_channel(self, processid: str, name: str | None) -> None:
+        """Wake the subscribers of a process channel (``None``: of every channel of the
+        process): it has new entries in the store."""
+
 
 class Signals(Protocol):
     """Called after the store committed a change (never before: a waiter woken early would
@@ -50,6 +56,7 @@ class Signals(Protocol):
     def process_changed(self, process: Process) -> None: ...
     def membership_changed(self) -> None: ...
     def pause_changed(self, colonyname: str, paused: bool) -> None: ...
+    def channel_appended(self, processid: str, name: str) -> None: ...
     def healthy(self) -> bool:
         """Whether signals reach this replica (``GET /health`` answers 503 otherwise)."""
 
@@ -71,6 +78,9 @@ class LocalSignals:
 
     def pause_changed(self, colonyname: str, paused: bool) -> None:
         self.replica.on_pause(colonyname, paused)
+
+    def channel_appended(self, processid: str, name: str) -> None:
+        self.replica.on_channel(processid, name)
 
     def healthy(self) -> bool:
         return True

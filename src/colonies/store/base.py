@@ -17,15 +17,23 @@ from typing import Any, Protocol
 
 from colonies.model import (
     Attribute,
+    Blueprint,
+    BlueprintDefinition,
+    BlueprintHistory,
+    ChannelEntry,
     Colony,
     Cron,
     Executor,
+    File,
+    FileData,
     Function,
     Generator,
+    Label,
     Location,
     Log,
     Process,
     ProcessGraph,
+    Snapshot,
     User,
 )
 
@@ -152,6 +160,17 @@ class Store(Protocol):
     async def get_location(self, colonyname: str, name: str) -> Location | None: ...
     async def get_locations(self, colonyname: str) -> list[Location]: ...
     async def remove_location(self, colonyname: str, name: str) -> None: ...
+
+    # --- ID rotation (spec §4.12) ---
+    async def change_user_id(self, colonyname: str, old: str, new: str) -> None:
+        """Give the colony's user(s) with ID ``old`` the ID ``new``."""
+
+    async def change_executor_id(self, colonyname: str, old: str, new: str) -> None:
+        """Give the colony's executor(s) with ID ``old`` the ID ``new``, and move the colony's
+        processes assigned to ``old`` to ``new`` (the same executor under its new key)."""
+
+    async def change_colony_id(self, colonyname: str, old: str, new: str) -> None:
+        """Set the colony's owner ID to ``new`` if it is still ``old`` (compare-and-set)."""
 
     # --- processes
     async def add_process(self, process: Process, *, cpu: int, memory: int) -> None:
@@ -352,3 +371,139 @@ class Store(Protocol):
         transaction, only if every one of them is still queued; returns their values in the
         order of ``argids``, or ``[]`` (nothing changed) if any was consumed meanwhile. Two
         checkers that read the same args cannot both submit a workflow for them."""
+
+    # --- files and snapshots (ColonyFS, spec §4.9) ---
+    async def add_file(self, file: File) -> File:
+        """Store a file revision (``fileid`` and ``added`` set by the caller); the store gives
+        it the next ``sequencenr`` (increasing across the server) and returns it as stored."""
+
+    async def get_file(self, colonyname: str, fileid: str) -> File | None: ...
+
+    async def get_files_by_name(
+        self, colonyname: str, label: str, name: str, *, latest: bool = False
+    ) -> list[File]:
+        """The revisions of ``name`` under ``label``, newest (highest ``sequencenr``) first;
+        only the newest with ``latest``."""
+
+    async def get_file_data(self, colonyname: str, label: str) -> list[FileData]:
+        """The newest revision of every file name under exactly ``label``, by name."""
+
+    async def get_file_labels(
+        self, colonyname: str, prefix: str = "", *, exact: bool = False
+    ) -> list[Label]:
+        """Labels with their number of revisions, by name: every label (``prefix`` empty);
+        ``prefix`` and the labels below it (``exact``: ``prefix`` itself or ``prefix/...``);
+        else every label starting with ``prefix``."""
+
+    async def remove_file(self, colonyname: str, fileid: str) -> None: ...
+
+    async def remove_files_by_name(self, colonyname: str, label: str, name: str) -> None:
+        """Remove every revision of ``name`` under ``label``."""
+
+    async def create_snapshot(self, snapshot: Snapshot) -> Snapshot:
+        """Store ``snapshot`` (ID, colony, label, name, ``added`` set by the caller) with the
+        IDs of the newest revision of every file under its label and the labels below it, read
+        and stored in one transaction. ``AlreadyExists`` if the colony has one of that name."""
+
+    async def get_snapshot(self, colonyname: str, snapshotid: str) -> Snapshot | None: ...
+
+    async def get_snapshot_by_name(self, colonyname: str, name: str) -> Snapshot | None: ...
+
+    async def get_snapshots(self, colonyname: str) -> list[Snapshot]:
+        """The colony's snapshots, the newest first."""
+
+    async def remove_snapshot(self, colonyname: str, snapshotid: str) -> None: ...
+
+    async def remove_snapshot_by_name(self, colonyname: str, name: str) -> None: ...
+
+    async def remove_snapshots(self, colonyname: str) -> None: ...
+
+    # --- channels (spec §4.10) ---
+
+    async def append_channel_entry(
+        self, processid: str, name: str, entry: ChannelEntry, ts: int, max_entries: int
+    ) -> int | None:
+        """Append ``entry`` (stamped ``ts``) to a channel of a waiting or running process; its
+        index (from 0, in commit order, never reused), or ``None`` when the channel holds
+        ``max_entries`` already. ``LookupError`` if the process is gone or closed. Appends to
+        one channel are serialised (its row is locked to commit), so every index below a
+        committed one is committed too: a reader that has seen n entries misses none by
+        asking for those from n on. Entries are removed with their process."""
+        ...
+
+    async def read_channel(
+        self, processid: str, name: str, after: int, limit: int
+    ) -> list[ChannelEntry]:
+        """The channel's entries from index ``after`` on, in order (``limit`` <= 0: all)."""
+        ...
+
+    # --- blueprints (spec §4.11) ---
+
+    async def add_blueprint_definition(self, definition: BlueprintDefinition) -> None:
+        """Store a definition (ID set by the caller); ``AlreadyExists`` if its colony has one
+        of that name, or one with that ID exists."""
+        ...
+
+    async def get_blueprint_definition(
+        self, colonyname: str, name: str
+    ) -> BlueprintDefinition | None: ...
+
+    async def get_blueprint_definitions(self, colonyname: str) -> list[BlueprintDefinition]:
+        """The colony's definitions by name."""
+        ...
+
+    async def get_blueprint_definition_by_kind(
+        self, colonyname: str, kind: str
+    ) -> BlueprintDefinition | None:
+        """The colony's definition of blueprints of ``kind`` (the first by name)."""
+        ...
+
+    async def remove_blueprint_definition(self, colonyname: str, name: str) -> None: ...
+
+    async def add_blueprint(self, blueprint: Blueprint, history: BlueprintHistory) -> None:
+        """Store a blueprint (ID set by the caller) with its first history entry, in one
+        transaction; ``AlreadyExists`` if its colony has one of that name, or the ID is
+        taken."""
+        ...
+
+    async def get_blueprint(self, colonyname: str, name: str) -> Blueprint | None: ...
+
+    async def get_blueprint_by_id(self, blueprintid: str) -> Blueprint | None: ...
+
+    async def get_blueprints(
+        self, colonyname: str, kind: str = "", locationname: str = ""
+    ) -> list[Blueprint]:
+        """The colony's blueprints by name, of ``kind`` if given, and then at
+        ``locationname`` if given (compared case-insensitively, as Go does)."""
+        ...
+
+    async def update_blueprint(
+        self, blueprint: Blueprint, history: BlueprintHistory | None = None
+    ) -> bool:
+        """Replace the stored blueprint of ``blueprint.blueprintid`` (and add ``history``), in
+        one transaction; ``False`` if it is gone."""
+        ...
+
+    async def update_blueprint_status(self, blueprintid: str, status: dict[str, Any]) -> bool:
+        """Replace only the blueprint's ``status`` (a reconciler's report, atomic against
+        concurrent updates of the rest); ``False`` if it is gone."""
+        ...
+
+    async def remove_blueprint(self, colonyname: str, name: str) -> None:
+        """Remove the blueprint and its history."""
+        ...
+
+    async def get_blueprint_history(self, blueprintid: str, limit: int) -> list[BlueprintHistory]:
+        """The blueprint's history, the newest first, at most ``limit`` (<= 0: all)."""
+        ...
+
+
+def label_matches(label: str, prefix: str, exact: bool) -> bool:
+    """Whether ``label`` is selected by ``get_file_labels(prefix, exact=exact)`` (a plain
+    prefix test, unlike SQL ``LIKE``, where ``_`` and ``%`` would be wildcards)."""
+    if not prefix:
+        return True
+    if not exact:
+        return label.startswith(prefix)
+    root = prefix.rstrip("/") or "/"
+    return label == root or label.startswith(root if root.endswith("/") else root + "/")

@@ -33,18 +33,26 @@ from psycopg_pool import AsyncConnectionPool
 
 from colonies.model import (
     Attribute,
+    Blueprint,
+    BlueprintDefinition,
+    BlueprintHistory,
+    ChannelEntry,
     Colony,
     Cron,
     Executor,
     ExecutorState,
+    File,
+    FileData,
     Function,
     FunctionSpec,
     Generator,
+    Label,
     Location,
     Log,
     Process,
     ProcessGraph,
     ProcessState,
+    Snapshot,
     User,
 )
 from colonies.store.base import (
@@ -53,6 +61,7 @@ from colonies.store.base import (
     NewProcess,
     ProcessCounts,
     ProcessUpdate,
+    label_matches,
 )
 from colonies.timeutil import NS, format_ns, parse_ns
 
@@ -199,11 +208,67 @@ CREATE TABLE generatorargs (
 CREATE INDEX generatorargs_generator ON generatorargs (generatorid, seq);
 """
 
+# ColonyFS (spec §4.9): file revisions (``seq`` is a revision's ``sequencenr``, the rest of a
+# file its JSON document) and snapshots (``fileids`` a JSON list). Migration step 5.
+_SCHEMA_5 = """
+CREATE TABLE files (
+    seq BIGSERIAL PRIMARY KEY, fileid TEXT NOT NULL UNIQUE, colonyname TEXT NOT NULL,
+    label TEXT NOT NULL, name TEXT NOT NULL, added BIGINT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX files_name ON files (colonyname, label, name, seq);
+CREATE TABLE snapshots (
+    seq BIGSERIAL PRIMARY KEY, snapshotid TEXT NOT NULL UNIQUE, colonyname TEXT NOT NULL,
+    label TEXT NOT NULL, name TEXT NOT NULL, added BIGINT NOT NULL, fileids TEXT NOT NULL,
+    UNIQUE (colonyname, name));
+"""
+
+# --- channels (spec §4.10) ---
+# One row per channel used so far; appends upsert it, and its row lock (held to commit)
+# serialises one channel's appends across replicas, so ``idx`` (from 0) is dense in commit
+# order. Entries go with their process: one statement-level trigger per process delete.
+_SCHEMA_4_CHANNELS = """
+CREATE TABLE channels (
+    processid TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (processid, name));
+CREATE TABLE channel_entries (
+    processid TEXT NOT NULL, name TEXT NOT NULL, idx INTEGER NOT NULL,
+    sequence BIGINT NOT NULL, inreplyto BIGINT NOT NULL, ts BIGINT NOT NULL,
+    senderid TEXT NOT NULL, payload BYTEA NOT NULL, type TEXT NOT NULL,
+    PRIMARY KEY (processid, name, idx));
+CREATE FUNCTION channels_process_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM channel_entries WHERE processid IN (SELECT processid FROM gone_processes);
+    DELETE FROM channels WHERE processid IN (SELECT processid FROM gone_processes);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER channels_process_delete AFTER DELETE ON processes
+    REFERENCING OLD TABLE AS gone_processes
+    FOR EACH STATEMENT EXECUTE FUNCTION channels_process_delete();
+"""
+
+# Blueprints (spec §4.11): definitions, blueprints (``status`` apart, so a reconciler's report
+# replaces it alone) and their history; removed with their colony.
+_SCHEMA_6_BLUEPRINTS = """
+CREATE TABLE blueprintdefinitions (
+    seq BIGSERIAL NOT NULL, definitionid TEXT PRIMARY KEY, colonyname TEXT NOT NULL,
+    name TEXT NOT NULL, kind TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (colonyname, name));
+CREATE TABLE blueprints (
+    blueprintid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, locationname TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL,
+    UNIQUE (colonyname, name));
+CREATE TABLE blueprint_history (
+    seq BIGSERIAL PRIMARY KEY, historyid TEXT NOT NULL, blueprintid TEXT NOT NULL,
+    colonyname TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX blueprint_history_blueprint ON blueprint_history (blueprintid, seq);
+"""
+
 # (version, SQL): applied in order, each once, never edited once released (add a step instead).
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _SCHEMA_1 + _COUNTERS),
     (2, _SCHEMA_2),
     (3, _SCHEMA_3),
+    (4, _SCHEMA_4_CHANNELS),
+    (5, _SCHEMA_5),  # files and snapshots (ColonyFS)
+    (6, _SCHEMA_6_BLUEPRINTS),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # pg_advisory_xact_lock key for migrations: replicas starting together apply each step once.
@@ -487,6 +552,11 @@ class PostgresStore:
                 (name,),
             )
             await conn.execute("DELETE FROM generators WHERE colonyname = %s", (name,))
+            for table in ("blueprintdefinitions", "blueprints", "blueprint_history"):  # §4.11
+                await conn.execute(f"DELETE FROM {table} WHERE colonyname = %s".encode(), (name,))
+            # --- files and snapshots (ColonyFS, spec §4.9) ---
+            await conn.execute("DELETE FROM files WHERE colonyname = %s", (name,))
+            await conn.execute("DELETE FROM snapshots WHERE colonyname = %s", (name,))
 
     # --- executors
 
@@ -671,6 +741,38 @@ class PostgresStore:
     async def remove_location(self, colonyname: str, name: str) -> None:
         await self._run(
             "DELETE FROM locations WHERE colonyname = %s AND name = %s", (colonyname, name)
+        )
+
+    # --- ID rotation (spec §4.12) ---
+
+    async def change_user_id(self, colonyname: str, old: str, new: str) -> None:
+        await self._run(
+            "UPDATE users SET userid = %s, "
+            "doc = jsonb_set(doc::jsonb, '{userid}', to_jsonb(%s::text))::text "
+            "WHERE colonyname = %s AND userid = %s",
+            (new, new, colonyname, old),
+        )
+
+    async def change_executor_id(self, colonyname: str, old: str, new: str) -> None:
+        args = {"new": new, "colony": colonyname, "old": old}
+        pool = await self._get_pool()
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE executors SET executorid = %(new)s, "
+                "doc = jsonb_set(doc::jsonb, '{executorid}', to_jsonb(%(new)s::text))::text "
+                "WHERE colonyname = %(colony)s AND executorid = %(old)s",
+                args,
+            )
+            await conn.execute(
+                "UPDATE processes SET assignedexecutorid = %(new)s "
+                "WHERE colonyname = %(colony)s AND assignedexecutorid = %(old)s",
+                args,
+            )
+
+    async def change_colony_id(self, colonyname: str, old: str, new: str) -> None:
+        await self._run(
+            "UPDATE colonies SET colonyid = %s WHERE name = %s AND colonyid = %s",
+            (new, colonyname, old),
         )
 
     # --- processes
@@ -1230,6 +1332,398 @@ class PostgresStore:
             return []
         values = {r["argid"]: r["arg"] for r in rows}
         return [values[argid] for argid in argids]
+
+    # --- files and snapshots (ColonyFS, spec §4.9) ---
+
+    async def add_file(self, file: File) -> File:
+        row = await self._one(
+            "INSERT INTO files (fileid, colonyname, label, name, added, doc) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+            (
+                file.fileid,
+                file.colonyname,
+                file.label,
+                file.name,
+                parse_ns(file.added),
+                _dumps(file.to_dict()),
+            ),
+        )
+        assert row is not None
+        return _file(row)
+
+    async def get_file(self, colonyname: str, fileid: str) -> File | None:
+        row = await self._one(
+            "SELECT * FROM files WHERE colonyname = %s AND fileid = %s", (colonyname, fileid)
+        )
+        return _file(row) if row else None
+
+    async def get_files_by_name(
+        self, colonyname: str, label: str, name: str, *, latest: bool = False
+    ) -> list[File]:
+        rows = await self._all(
+            "SELECT * FROM files WHERE colonyname = %s AND label = %s AND name = %s "
+            f"ORDER BY seq DESC{' LIMIT 1' if latest else ''}",
+            (colonyname, label, name),
+        )
+        return [_file(r) for r in rows]
+
+    async def _latest(self, colonyname: str, label: str) -> list[File]:
+        rows = await self._all(
+            "SELECT DISTINCT ON (name) * FROM files WHERE colonyname = %s AND label = %s "
+            "ORDER BY name, seq DESC",
+            (colonyname, label),
+        )
+        return sorted((_file(r) for r in rows), key=lambda f: f.name)
+
+    async def get_file_data(self, colonyname: str, label: str) -> list[FileData]:
+        return [
+            FileData(f.name, f.checksum, f.size, f.ref.s3object.object)
+            for f in await self._latest(colonyname, label)
+        ]
+
+    async def get_file_labels(
+        self, colonyname: str, prefix: str = "", *, exact: bool = False
+    ) -> list[Label]:
+        rows = await self._all(
+            "SELECT label, count(*) AS n FROM files WHERE colonyname = %s "
+            'GROUP BY label ORDER BY label COLLATE "C"',
+            (colonyname,),
+        )
+        return [Label(r["label"], r["n"]) for r in rows if label_matches(r["label"], prefix, exact)]
+
+    async def remove_file(self, colonyname: str, fileid: str) -> None:
+        await self._run(
+            "DELETE FROM files WHERE colonyname = %s AND fileid = %s", (colonyname, fileid)
+        )
+
+    async def remove_files_by_name(self, colonyname: str, label: str, name: str) -> None:
+        await self._run(
+            "DELETE FROM files WHERE colonyname = %s AND label = %s AND name = %s",
+            (colonyname, label, name),
+        )
+
+    async def create_snapshot(self, snapshot: Snapshot) -> Snapshot:
+        pool = await self._get_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                cur = await conn.execute(
+                    "SELECT DISTINCT ON (label, name) label, name, fileid FROM files "
+                    "WHERE colonyname = %s ORDER BY label, name, seq DESC",
+                    (snapshot.colonyname,),
+                )
+                rows = await cur.fetchall()
+                snapshot.fileids = [
+                    r["fileid"]
+                    for r in sorted(rows, key=lambda r: (r["label"], r["name"]))
+                    if label_matches(r["label"], snapshot.label, True)
+                ]
+                await conn.execute(
+                    "INSERT INTO snapshots (snapshotid, colonyname, label, name, added, fileids) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (
+                        snapshot.snapshotid,
+                        snapshot.colonyname,
+                        snapshot.label,
+                        snapshot.name,
+                        parse_ns(snapshot.added),
+                        _dumps(snapshot.fileids),
+                    ),
+                )
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"Snapshot with name <{snapshot.name}> in Colony <{snapshot.colonyname}> "
+                "already exists"
+            ) from None
+        return snapshot
+
+    async def get_snapshot(self, colonyname: str, snapshotid: str) -> Snapshot | None:
+        row = await self._one(
+            "SELECT * FROM snapshots WHERE colonyname = %s AND snapshotid = %s",
+            (colonyname, snapshotid),
+        )
+        return _snapshot(row) if row else None
+
+    async def get_snapshot_by_name(self, colonyname: str, name: str) -> Snapshot | None:
+        row = await self._one(
+            "SELECT * FROM snapshots WHERE colonyname = %s AND name = %s", (colonyname, name)
+        )
+        return _snapshot(row) if row else None
+
+    async def get_snapshots(self, colonyname: str) -> list[Snapshot]:
+        rows = await self._all(
+            "SELECT * FROM snapshots WHERE colonyname = %s ORDER BY added DESC, seq DESC",
+            (colonyname,),
+        )
+        return [_snapshot(r) for r in rows]
+
+    async def remove_snapshot(self, colonyname: str, snapshotid: str) -> None:
+        await self._run(
+            "DELETE FROM snapshots WHERE colonyname = %s AND snapshotid = %s",
+            (colonyname, snapshotid),
+        )
+
+    async def remove_snapshot_by_name(self, colonyname: str, name: str) -> None:
+        await self._run(
+            "DELETE FROM snapshots WHERE colonyname = %s AND name = %s", (colonyname, name)
+        )
+
+    async def remove_snapshots(self, colonyname: str) -> None:
+        await self._run("DELETE FROM snapshots WHERE colonyname = %s", (colonyname,))
+
+    # --- blueprints (spec §4.11) ---
+
+    async def add_blueprint_definition(self, definition: BlueprintDefinition) -> None:
+        try:
+            await self._run(
+                "INSERT INTO blueprintdefinitions (definitionid, colonyname, name, kind, doc) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (
+                    definition.blueprintdefinitionid,
+                    definition.metadata.colonyname,
+                    definition.metadata.name,
+                    definition.spec.names.kind,
+                    _dumps(definition.to_dict()),
+                ),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"BlueprintDefinition with name '{definition.metadata.name}' already exists "
+                f"in colony '{definition.metadata.colonyname}' (duplicate key)"
+            ) from None
+
+    async def get_blueprint_definition(
+        self, colonyname: str, name: str
+    ) -> BlueprintDefinition | None:
+        row = await self._one(
+            "SELECT doc FROM blueprintdefinitions WHERE colonyname = %s AND name = %s",
+            (colonyname, name),
+        )
+        return BlueprintDefinition.from_dict(json.loads(row["doc"])) if row else None
+
+    async def get_blueprint_definitions(self, colonyname: str) -> list[BlueprintDefinition]:
+        rows = await self._all(
+            "SELECT doc FROM blueprintdefinitions WHERE colonyname = %s ORDER BY name, seq",
+            (colonyname,),
+        )
+        return [BlueprintDefinition.from_dict(json.loads(r["doc"])) for r in rows]
+
+    async def get_blueprint_definition_by_kind(
+        self, colonyname: str, kind: str
+    ) -> BlueprintDefinition | None:
+        row = await self._one(
+            "SELECT doc FROM blueprintdefinitions WHERE colonyname = %s AND kind = %s "
+            "ORDER BY name, seq LIMIT 1",
+            (colonyname, kind),
+        )
+        return BlueprintDefinition.from_dict(json.loads(row["doc"])) if row else None
+
+    async def remove_blueprint_definition(self, colonyname: str, name: str) -> None:
+        await self._run(
+            "DELETE FROM blueprintdefinitions WHERE colonyname = %s AND name = %s",
+            (colonyname, name),
+        )
+
+    _ADD_HISTORY = (
+        "INSERT INTO blueprint_history (historyid, blueprintid, colonyname, doc) "
+        "VALUES (%s, %s, %s, %s)"
+    )
+
+    @staticmethod
+    def _history_row(history: BlueprintHistory) -> tuple[str, str, str, str]:
+        return (
+            history.historyid,
+            history.blueprintid,
+            history.namespace,
+            _dumps(history.to_dict()),
+        )
+
+    @staticmethod
+    def _blueprint_row(blueprint: Blueprint) -> tuple[str, str, str, str, str, str]:
+        meta = blueprint.metadata
+        return (
+            meta.colonyname,
+            meta.name,
+            blueprint.kind,
+            meta.locationname,
+            _dumps(blueprint.status),
+            _dumps(blueprint.to_dict()),
+        )
+
+    async def add_blueprint(self, blueprint: Blueprint, history: BlueprintHistory) -> None:
+        meta = blueprint.metadata
+        pool = await self._get_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO blueprints (colonyname, name, kind, locationname, status, doc, "
+                    "blueprintid) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (*self._blueprint_row(blueprint), blueprint.blueprintid),
+                )
+                await conn.execute(self._ADD_HISTORY.encode(), self._history_row(history))
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"blueprint with name '{meta.name}' already exists in colony '{meta.colonyname}'"
+            ) from None
+
+    @staticmethod
+    def _blueprint(row: DictRow) -> Blueprint:
+        blueprint = Blueprint.from_dict(json.loads(row["doc"]))
+        blueprint.status = json.loads(row["status"])
+        return blueprint
+
+    async def get_blueprint(self, colonyname: str, name: str) -> Blueprint | None:
+        row = await self._one(
+            "SELECT status, doc FROM blueprints WHERE colonyname = %s AND name = %s",
+            (colonyname, name),
+        )
+        return self._blueprint(row) if row else None
+
+    async def get_blueprint_by_id(self, blueprintid: str) -> Blueprint | None:
+        row = await self._one(
+            "SELECT status, doc FROM blueprints WHERE blueprintid = %s", (blueprintid,)
+        )
+        return self._blueprint(row) if row else None
+
+    async def get_blueprints(
+        self, colonyname: str, kind: str = "", locationname: str = ""
+    ) -> list[Blueprint]:
+        query, args = "SELECT status, doc FROM blueprints WHERE colonyname = %s", [colonyname]
+        if kind:
+            query += " AND kind = %s"
+            args.append(kind)
+            if locationname:
+                query += " AND lower(locationname) = lower(%s)"
+                args.append(locationname)
+        rows = await self._all(query + " ORDER BY name", args)
+        return [self._blueprint(r) for r in rows]
+
+    async def update_blueprint(
+        self, blueprint: Blueprint, history: BlueprintHistory | None = None
+    ) -> bool:
+        meta = blueprint.metadata
+        pool = await self._get_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                cur = await conn.execute(
+                    "UPDATE blueprints SET colonyname = %s, name = %s, kind = %s, "
+                    "locationname = %s, status = %s, doc = %s WHERE blueprintid = %s",
+                    (*self._blueprint_row(blueprint), blueprint.blueprintid),
+                )
+                if cur.rowcount != 1:
+                    return False
+                if history is not None:
+                    await conn.execute(self._ADD_HISTORY.encode(), self._history_row(history))
+        except psycopg.errors.UniqueViolation:
+            raise AlreadyExists(
+                f"blueprint with name '{meta.name}' already exists in colony '{meta.colonyname}'"
+            ) from None
+        return True
+
+    async def update_blueprint_status(self, blueprintid: str, status: dict[str, Any]) -> bool:
+        row = await self._one(
+            "UPDATE blueprints SET status = %s WHERE blueprintid = %s RETURNING blueprintid",
+            (_dumps(status), blueprintid),
+        )
+        return row is not None
+
+    async def remove_blueprint(self, colonyname: str, name: str) -> None:
+        pool = await self._get_pool()
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM blueprint_history WHERE blueprintid IN "
+                "(SELECT blueprintid FROM blueprints WHERE colonyname = %s AND name = %s)",
+                (colonyname, name),
+            )
+            await conn.execute(
+                "DELETE FROM blueprints WHERE colonyname = %s AND name = %s", (colonyname, name)
+            )
+
+    async def get_blueprint_history(self, blueprintid: str, limit: int) -> list[BlueprintHistory]:
+        rows = await self._all(
+            "SELECT doc FROM blueprint_history WHERE blueprintid = %s ORDER BY seq DESC LIMIT %s",
+            (blueprintid, limit if limit > 0 else None),
+        )
+        return [BlueprintHistory.from_dict(json.loads(r["doc"])) for r in rows]
+
+    # --- channels (spec §4.10) ---
+
+    async def append_channel_entry(
+        self, processid: str, name: str, entry: ChannelEntry, ts: int, max_entries: int
+    ) -> int | None:
+        pool = await self._get_pool()
+        async with pool.connection() as conn, conn.transaction():
+            # FOR KEY SHARE: a delete of the process waits for this append (and its trigger
+            # then removes the entry), so no entry outlives its process.
+            cur = await conn.execute(
+                "SELECT 1 FROM processes WHERE processid = %s AND state < 2 FOR KEY SHARE",
+                (processid,),
+            )
+            if await cur.fetchone() is None:
+                raise LookupError(f"process {processid} is not running or waiting")
+            cur = await conn.execute(
+                "INSERT INTO channels AS c (processid, name, size) VALUES (%s, %s, 1) "
+                "ON CONFLICT (processid, name) DO UPDATE SET size = c.size + 1 "
+                "WHERE c.size < %s RETURNING size",
+                (processid, name, max_entries),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            idx = int(row["size"]) - 1
+            await conn.execute(
+                "INSERT INTO channel_entries (processid, name, idx, sequence, inreplyto, ts, "
+                "senderid, payload, type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    processid,
+                    name,
+                    idx,
+                    entry.sequence,
+                    entry.inreplyto,
+                    ts,
+                    entry.senderid,
+                    entry.payload,
+                    entry.type,
+                ),
+            )
+            return idx
+
+    async def read_channel(
+        self, processid: str, name: str, after: int, limit: int
+    ) -> list[ChannelEntry]:
+        rows = await self._all(
+            "SELECT sequence, inreplyto, ts, senderid, payload, type FROM channel_entries "
+            "WHERE processid = %s AND name = %s AND idx >= %s ORDER BY idx LIMIT %s",
+            (processid, name, max(after, 0), limit if limit > 0 else None),
+        )
+        return [
+            ChannelEntry(
+                sequence=r["sequence"],
+                inreplyto=r["inreplyto"],
+                timestamp=format_ns(r["ts"]),
+                senderid=r["senderid"],
+                payload=bytes(r["payload"]),
+                type=r["type"],
+            )
+            for r in rows
+        ]
+
+
+def _file(row: DictRow) -> File:  # ColonyFS (spec §4.9)
+    file = File.from_dict(json.loads(row["doc"]))
+    file.sequencenr = row["seq"]
+    file.added = format_ns(row["added"])
+    return file
+
+
+def _snapshot(row: DictRow) -> Snapshot:  # ColonyFS (spec §4.9)
+    return Snapshot(
+        snapshotid=row["snapshotid"],
+        colonyname=row["colonyname"],
+        label=row["label"],
+        name=row["name"],
+        fileids=json.loads(row["fileids"]),
+        added=format_ns(row["added"]),
+    )
 
 
 class _Consumed(Exception):

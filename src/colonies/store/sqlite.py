@@ -18,18 +18,26 @@ from typing import Any
 
 from colonies.model import (
     Attribute,
+    Blueprint,
+    BlueprintDefinition,
+    BlueprintHistory,
+    ChannelEntry,
     Colony,
     Cron,
     Executor,
     ExecutorState,
+    File,
+    FileData,
     Function,
     FunctionSpec,
     Generator,
+    Label,
     Location,
     Log,
     Process,
     ProcessGraph,
     ProcessState,
+    Snapshot,
     User,
 )
 from colonies.store.base import (
@@ -38,6 +46,7 @@ from colonies.store.base import (
     NewProcess,
     ProcessCounts,
     ProcessUpdate,
+    label_matches,
 )
 from colonies.timeutil import NS, format_ns, parse_ns
 
@@ -122,6 +131,45 @@ CREATE TABLE IF NOT EXISTS generatorargs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, argid TEXT NOT NULL UNIQUE,
     generatorid TEXT NOT NULL, arg TEXT NOT NULL, added INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS generatorargs_generator ON generatorargs (generatorid, seq);
+-- Blueprints (spec §4.11): definitions, blueprints and their history, each a JSON document
+-- with the columns queried. A blueprint's ``status`` is its own column: reconcilers replace it
+-- without a read-modify-write of the rest.
+CREATE TABLE IF NOT EXISTS blueprintdefinitions (
+    definitionid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (colonyname, name));
+CREATE TABLE IF NOT EXISTS blueprints (
+    blueprintid TEXT PRIMARY KEY, colonyname TEXT NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, locationname TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL,
+    UNIQUE (colonyname, name));
+CREATE TABLE IF NOT EXISTS blueprint_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, historyid TEXT NOT NULL, blueprintid TEXT NOT NULL,
+    colonyname TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS blueprint_history_blueprint ON blueprint_history (blueprintid, seq);
+-- ColonyFS (spec §4.9): file revisions and snapshots. ``seq`` is a revision's ``sequencenr``;
+-- the rest of a file is its JSON document. A snapshot's ``fileids`` is a JSON list.
+CREATE TABLE IF NOT EXISTS files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, fileid TEXT NOT NULL UNIQUE,
+    colonyname TEXT NOT NULL, label TEXT NOT NULL, name TEXT NOT NULL, added INTEGER NOT NULL,
+    doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS files_name ON files (colonyname, label, name, seq);
+CREATE TABLE IF NOT EXISTS snapshots (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, snapshotid TEXT NOT NULL UNIQUE,
+    colonyname TEXT NOT NULL, label TEXT NOT NULL, name TEXT NOT NULL, added INTEGER NOT NULL,
+    fileids TEXT NOT NULL, UNIQUE (colonyname, name));
+-- Channels (spec §4.10): one row per channel used so far, whose ``size`` numbers its entries
+-- (``idx`` from 0; at most CHANNEL_MAX_ENTRIES). Entries go with their process (trigger).
+CREATE TABLE IF NOT EXISTS channels (
+    processid TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (processid, name));
+CREATE TABLE IF NOT EXISTS channel_entries (
+    processid TEXT NOT NULL, name TEXT NOT NULL, idx INTEGER NOT NULL,
+    sequence INTEGER NOT NULL, inreplyto INTEGER NOT NULL, ts INTEGER NOT NULL,
+    senderid TEXT NOT NULL, payload BLOB NOT NULL, type TEXT NOT NULL,
+    UNIQUE (processid, name, idx));
+CREATE TRIGGER IF NOT EXISTS channels_process_delete AFTER DELETE ON processes BEGIN
+    DELETE FROM channel_entries WHERE processid = old.processid;
+    DELETE FROM channels WHERE processid = old.processid;
+END;
 """
 
 # Per-colony, per-state process counts kept by triggers, so statistics are a lookup instead
@@ -264,9 +312,15 @@ class SQLiteStore:
                 "generatorargs WHERE generatorid IN "
                 "(SELECT generatorid FROM generators WHERE colonyname",
                 "generators WHERE colonyname",
+                "blueprintdefinitions WHERE colonyname",  # blueprints (spec §4.11)
+                "blueprints WHERE colonyname",
+                "blueprint_history WHERE colonyname",
             ):
                 close = ")" if table.startswith("generatorargs") else ""
                 db.execute(f"DELETE FROM {table} = ?{close}", (name,))
+            # --- files and snapshots (ColonyFS, spec §4.9) ---
+            db.execute("DELETE FROM files WHERE colonyname = ?", (name,))
+            db.execute("DELETE FROM snapshots WHERE colonyname = ?", (name,))
 
     # --- executors
 
@@ -434,6 +488,34 @@ class SQLiteStore:
     async def remove_location(self, colonyname: str, name: str) -> None:
         self._db.execute(
             "DELETE FROM locations WHERE colonyname = ? AND name = ?", (colonyname, name)
+        )
+
+    # --- ID rotation (spec §4.12) ---
+
+    async def change_user_id(self, colonyname: str, old: str, new: str) -> None:
+        self._db.execute(
+            "UPDATE users SET userid = ?1, doc = json_set(doc, '$.userid', ?1) "
+            "WHERE colonyname = ?2 AND userid = ?3",
+            (new, colonyname, old),
+        )
+
+    async def change_executor_id(self, colonyname: str, old: str, new: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE executors SET executorid = ?1, doc = json_set(doc, '$.executorid', ?1) "
+                "WHERE colonyname = ?2 AND executorid = ?3",
+                (new, colonyname, old),
+            )
+            db.execute(
+                "UPDATE processes SET assignedexecutorid = ?1 "
+                "WHERE colonyname = ?2 AND assignedexecutorid = ?3",
+                (new, colonyname, old),
+            )
+
+    async def change_colony_id(self, colonyname: str, old: str, new: str) -> None:
+        self._db.execute(
+            "UPDATE colonies SET colonyid = ? WHERE name = ? AND colonyid = ?",
+            (new, colonyname, old),
         )
 
     # --- processes
@@ -1080,3 +1162,388 @@ class SQLiteStore:
             return []
         values = {r["argid"]: r["arg"] for r in rows}
         return [values[argid] for argid in argids]
+
+    # --- files and snapshots (ColonyFS, spec §4.9) ---
+
+    @staticmethod
+    def _file(row: sqlite3.Row) -> File:
+        file = File.from_dict(json.loads(row["doc"]))
+        file.sequencenr = row["seq"]
+        file.added = format_ns(row["added"])
+        return file
+
+    async def add_file(self, file: File) -> File:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO files (fileid, colonyname, label, name, added, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    file.fileid,
+                    file.colonyname,
+                    file.label,
+                    file.name,
+                    parse_ns(file.added),
+                    _dumps(file.to_dict()),
+                ),
+            )
+            row = db.execute("SELECT * FROM files WHERE seq = ?", (cur.lastrowid,)).fetchone()
+        return self._file(row)
+
+    async def get_file(self, colonyname: str, fileid: str) -> File | None:
+        row = self._one(
+            "SELECT * FROM files WHERE colonyname = ? AND fileid = ?", colonyname, fileid
+        )
+        return self._file(row) if row else None
+
+    async def get_files_by_name(
+        self, colonyname: str, label: str, name: str, *, latest: bool = False
+    ) -> list[File]:
+        rows = self._all(
+            "SELECT * FROM files WHERE colonyname = ? AND label = ? AND name = ? "
+            f"ORDER BY seq DESC{' LIMIT 1' if latest else ''}",
+            colonyname,
+            label,
+            name,
+        )
+        return [self._file(r) for r in rows]
+
+    def _latest(self, colonyname: str, label: str) -> list[File]:
+        rows = self._all(
+            "SELECT * FROM files AS f WHERE colonyname = ? AND label = ? AND seq = "
+            "(SELECT max(g.seq) FROM files AS g WHERE g.colonyname = f.colonyname "
+            "AND g.label = f.label AND g.name = f.name) ORDER BY name",
+            colonyname,
+            label,
+        )
+        return [self._file(r) for r in rows]
+
+    async def get_file_data(self, colonyname: str, label: str) -> list[FileData]:
+        return [
+            FileData(f.name, f.checksum, f.size, f.ref.s3object.object)
+            for f in self._latest(colonyname, label)
+        ]
+
+    async def get_file_labels(
+        self, colonyname: str, prefix: str = "", *, exact: bool = False
+    ) -> list[Label]:
+        rows = self._all(
+            "SELECT label, count(*) AS n FROM files WHERE colonyname = ? "
+            "GROUP BY label ORDER BY label",
+            colonyname,
+        )
+        return [Label(r["label"], r["n"]) for r in rows if label_matches(r["label"], prefix, exact)]
+
+    async def remove_file(self, colonyname: str, fileid: str) -> None:
+        self._db.execute(
+            "DELETE FROM files WHERE colonyname = ? AND fileid = ?", (colonyname, fileid)
+        )
+
+    async def remove_files_by_name(self, colonyname: str, label: str, name: str) -> None:
+        self._db.execute(
+            "DELETE FROM files WHERE colonyname = ? AND label = ? AND name = ?",
+            (colonyname, label, name),
+        )
+
+    @staticmethod
+    def _snapshot(row: sqlite3.Row) -> Snapshot:
+        return Snapshot(
+            snapshotid=row["snapshotid"],
+            colonyname=row["colonyname"],
+            label=row["label"],
+            name=row["name"],
+            fileids=json.loads(row["fileids"]),
+            added=format_ns(row["added"]),
+        )
+
+    async def create_snapshot(self, snapshot: Snapshot) -> Snapshot:
+        with self._tx():
+            labels = await self.get_file_labels(snapshot.colonyname, snapshot.label, exact=True)
+            snapshot.fileids = [
+                f.fileid for label in labels for f in self._latest(snapshot.colonyname, label.name)
+            ]
+            try:
+                self._db.execute(
+                    "INSERT INTO snapshots (snapshotid, colonyname, label, name, added, fileids) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        snapshot.snapshotid,
+                        snapshot.colonyname,
+                        snapshot.label,
+                        snapshot.name,
+                        parse_ns(snapshot.added),
+                        _dumps(snapshot.fileids),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(
+                    f"Snapshot with name <{snapshot.name}> in Colony <{snapshot.colonyname}> "
+                    "already exists"
+                ) from None
+        return snapshot
+
+    async def get_snapshot(self, colonyname: str, snapshotid: str) -> Snapshot | None:
+        row = self._one(
+            "SELECT * FROM snapshots WHERE colonyname = ? AND snapshotid = ?",
+            colonyname,
+            snapshotid,
+        )
+        return self._snapshot(row) if row else None
+
+    async def get_snapshot_by_name(self, colonyname: str, name: str) -> Snapshot | None:
+        row = self._one(
+            "SELECT * FROM snapshots WHERE colonyname = ? AND name = ?", colonyname, name
+        )
+        return self._snapshot(row) if row else None
+
+    async def get_snapshots(self, colonyname: str) -> list[Snapshot]:
+        rows = self._all(
+            "SELECT * FROM snapshots WHERE colonyname = ? ORDER BY added DESC, seq DESC",
+            colonyname,
+        )
+        return [self._snapshot(r) for r in rows]
+
+    async def remove_snapshot(self, colonyname: str, snapshotid: str) -> None:
+        self._db.execute(
+            "DELETE FROM snapshots WHERE colonyname = ? AND snapshotid = ?",
+            (colonyname, snapshotid),
+        )
+
+    async def remove_snapshot_by_name(self, colonyname: str, name: str) -> None:
+        self._db.execute(
+            "DELETE FROM snapshots WHERE colonyname = ? AND name = ?", (colonyname, name)
+        )
+
+    async def remove_snapshots(self, colonyname: str) -> None:
+        self._db.execute("DELETE FROM snapshots WHERE colonyname = ?", (colonyname,))
+
+    # --- channels (spec §4.10) ---
+
+    async def append_channel_entry(
+        self, processid: str, name: str, entry: ChannelEntry, ts: int, max_entries: int
+    ) -> int | None:
+        with self._tx() as db:
+            if not db.execute(
+                "SELECT 1 FROM processes WHERE processid = ? AND state < 2", (processid,)
+            ).fetchone():
+                raise LookupError(f"process {processid} is not running or waiting")
+            row = db.execute(
+                "INSERT INTO channels (processid, name, size) VALUES (?, ?, 1) "
+                "ON CONFLICT (processid, name) DO UPDATE SET size = size + 1 WHERE size < ? "
+                "RETURNING size",
+                (processid, name, max_entries),
+            ).fetchone()
+            if row is None:
+                return None
+            idx = int(row[0]) - 1
+            db.execute(
+                "INSERT INTO channel_entries (processid, name, idx, sequence, inreplyto, ts, "
+                "senderid, payload, type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    processid,
+                    name,
+                    idx,
+                    entry.sequence,
+                    entry.inreplyto,
+                    ts,
+                    entry.senderid,
+                    entry.payload,
+                    entry.type,
+                ),
+            )
+            return idx
+
+    async def read_channel(
+        self, processid: str, name: str, after: int, limit: int
+    ) -> list[ChannelEntry]:
+        rows = self._all(
+            "SELECT sequence, inreplyto, ts, senderid, payload, type FROM channel_entries "
+            "WHERE processid = ? AND name = ? AND idx >= ? ORDER BY idx LIMIT ?",
+            processid,
+            name,
+            max(after, 0),
+            limit if limit > 0 else -1,
+        )
+        return [
+            ChannelEntry(
+                sequence=r["sequence"],
+                inreplyto=r["inreplyto"],
+                timestamp=format_ns(r["ts"]),
+                senderid=r["senderid"],
+                payload=bytes(r["payload"]),
+                type=r["type"],
+            )
+            for r in rows
+        ]
+
+    # --- blueprints (spec §4.11) ---
+
+    @staticmethod
+    def _definition(row: sqlite3.Row) -> BlueprintDefinition:
+        return BlueprintDefinition.from_dict(json.loads(row["doc"]))
+
+    @staticmethod
+    def _blueprint(row: sqlite3.Row) -> Blueprint:
+        blueprint = Blueprint.from_dict(json.loads(row["doc"]))
+        blueprint.status = json.loads(row["status"])
+        return blueprint
+
+    async def add_blueprint_definition(self, definition: BlueprintDefinition) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO blueprintdefinitions (definitionid, colonyname, name, kind, doc) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    definition.blueprintdefinitionid,
+                    definition.metadata.colonyname,
+                    definition.metadata.name,
+                    definition.spec.names.kind,
+                    _dumps(definition.to_dict()),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"BlueprintDefinition with name '{definition.metadata.name}' already exists "
+                f"in colony '{definition.metadata.colonyname}' (duplicate key)"
+            ) from None
+
+    async def get_blueprint_definition(
+        self, colonyname: str, name: str
+    ) -> BlueprintDefinition | None:
+        row = self._one(
+            "SELECT doc FROM blueprintdefinitions WHERE colonyname = ? AND name = ?",
+            colonyname,
+            name,
+        )
+        return self._definition(row) if row else None
+
+    async def get_blueprint_definitions(self, colonyname: str) -> list[BlueprintDefinition]:
+        rows = self._all(
+            "SELECT doc FROM blueprintdefinitions WHERE colonyname = ? ORDER BY name", colonyname
+        )
+        return [self._definition(r) for r in rows]
+
+    async def get_blueprint_definition_by_kind(
+        self, colonyname: str, kind: str
+    ) -> BlueprintDefinition | None:
+        row = self._one(
+            "SELECT doc FROM blueprintdefinitions WHERE colonyname = ? AND kind = ? "
+            "ORDER BY name LIMIT 1",
+            colonyname,
+            kind,
+        )
+        return self._definition(row) if row else None
+
+    async def remove_blueprint_definition(self, colonyname: str, name: str) -> None:
+        self._db.execute(
+            "DELETE FROM blueprintdefinitions WHERE colonyname = ? AND name = ?",
+            (colonyname, name),
+        )
+
+    def _add_history(self, db: sqlite3.Connection, history: BlueprintHistory) -> None:
+        db.execute(
+            "INSERT INTO blueprint_history (historyid, blueprintid, colonyname, doc) "
+            "VALUES (?, ?, ?, ?)",
+            (history.historyid, history.blueprintid, history.namespace, _dumps(history.to_dict())),
+        )
+
+    async def add_blueprint(self, blueprint: Blueprint, history: BlueprintHistory) -> None:
+        meta = blueprint.metadata
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO blueprints (blueprintid, colonyname, name, kind, locationname, "
+                    "status, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        blueprint.blueprintid,
+                        meta.colonyname,
+                        meta.name,
+                        blueprint.kind,
+                        meta.locationname,
+                        _dumps(blueprint.status),
+                        _dumps(blueprint.to_dict()),
+                    ),
+                )
+                self._add_history(db, history)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"blueprint with name '{meta.name}' already exists in colony '{meta.colonyname}'"
+            ) from None
+
+    async def get_blueprint(self, colonyname: str, name: str) -> Blueprint | None:
+        row = self._one(
+            "SELECT status, doc FROM blueprints WHERE colonyname = ? AND name = ?",
+            colonyname,
+            name,
+        )
+        return self._blueprint(row) if row else None
+
+    async def get_blueprint_by_id(self, blueprintid: str) -> Blueprint | None:
+        row = self._one("SELECT status, doc FROM blueprints WHERE blueprintid = ?", blueprintid)
+        return self._blueprint(row) if row else None
+
+    async def get_blueprints(
+        self, colonyname: str, kind: str = "", locationname: str = ""
+    ) -> list[Blueprint]:
+        sql, args = "SELECT status, doc FROM blueprints WHERE colonyname = ?", [colonyname]
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+            if locationname:
+                sql += " AND lower(locationname) = lower(?)"
+                args.append(locationname)
+        rows = self._all(sql + " ORDER BY name", *args)
+        return [self._blueprint(r) for r in rows]
+
+    async def update_blueprint(
+        self, blueprint: Blueprint, history: BlueprintHistory | None = None
+    ) -> bool:
+        meta = blueprint.metadata
+        try:
+            with self._tx() as db:
+                cur = db.execute(
+                    "UPDATE blueprints SET colonyname = ?, name = ?, kind = ?, locationname = ?, "
+                    "status = ?, doc = ? WHERE blueprintid = ?",
+                    (
+                        meta.colonyname,
+                        meta.name,
+                        blueprint.kind,
+                        meta.locationname,
+                        _dumps(blueprint.status),
+                        _dumps(blueprint.to_dict()),
+                        blueprint.blueprintid,
+                    ),
+                )
+                if cur.rowcount != 1:
+                    return False
+                if history is not None:
+                    self._add_history(db, history)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(
+                f"blueprint with name '{meta.name}' already exists in colony '{meta.colonyname}'"
+            ) from None
+        return True
+
+    async def update_blueprint_status(self, blueprintid: str, status: dict[str, Any]) -> bool:
+        cur = self._db.execute(
+            "UPDATE blueprints SET status = ? WHERE blueprintid = ?", (_dumps(status), blueprintid)
+        )
+        return cur.rowcount == 1
+
+    async def remove_blueprint(self, colonyname: str, name: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM blueprint_history WHERE blueprintid IN "
+                "(SELECT blueprintid FROM blueprints WHERE colonyname = ? AND name = ?)",
+                (colonyname, name),
+            )
+            db.execute(
+                "DELETE FROM blueprints WHERE colonyname = ? AND name = ?", (colonyname, name)
+            )
+
+    async def get_blueprint_history(self, blueprintid: str, limit: int) -> list[BlueprintHistory]:
+        rows = self._all(
+            "SELECT doc FROM blueprint_history WHERE blueprintid = ? ORDER BY seq DESC LIMIT ?",
+            blueprintid,
+            limit if limit > 0 else -1,
+        )
+        return [BlueprintHistory.from_dict(json.loads(r["doc"])) for r in rows]

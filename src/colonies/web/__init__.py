@@ -2,7 +2,9 @@
 
 Served by the server at ``/executor/`` (``colonies dev``) or written to a folder any static server
 can host (``colonies wasm build DIR``). Pyodide comes only from the npm package ``pyodide`` pinned
-in ``web/package.json`` (``npm ci --prefix web``): no CDN anywhere.
+in ``web/package.json``: no CDN anywhere. The files the pages load are listed once, in
+``runtime.toml``; a wheel carries them in ``runtime/`` (copied by setup.py at build time), a
+checkout serves them from ``web/node_modules`` (``npm ci --prefix web``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +22,18 @@ from typing import Any
 
 STATIC = Path(__file__).parent / "static"
 PACKAGE = Path(__file__).resolve().parents[1]  # src/colonies
-PYODIDE_FILES = (
-    "pyodide.mjs",
-    "pyodide.asm.mjs",
-    "pyodide.asm.wasm",
-    "python_stdlib.zip",
-    "pyodide-lock.json",
-)
+RUNTIME = Path(__file__).parent / "runtime"  # in an installed wheel: <npm package>/<file>
+RUNTIME_LIST = Path(__file__).parent / "runtime.toml"
+
+
+def runtime_files() -> dict[str, tuple[str, ...]]:
+    """npm package name -> the files of it that the pages load (``runtime.toml``)."""
+    with RUNTIME_LIST.open("rb") as f:
+        packages = tomllib.load(f)["packages"]
+    return {name: tuple(entry["files"]) for name, entry in packages.items()}
+
+
+PYODIDE_FILES = runtime_files()["pyodide"]
 # The portable part of the package: what the browser executor imports (stdlib only).
 PORTABLE = (
     "__init__.py",
@@ -40,6 +48,9 @@ PORTABLE = (
     "crypto/__init__.py",
     "crypto/_pure.py",
     "functions/__init__.py",
+    "fs/__init__.py",  # colonies.client imports ColonyFS (stdlib only; boto3 only when used)
+    "fs/ops.py",
+    "fs/storage.py",
     "client/__init__.py",
     "client/_base.py",
     "client/_requests.py",
@@ -55,36 +66,47 @@ TUTORIAL = "colonies.functions.tutorial"
 ARCHIVE = "colonies.zip"
 
 
-class PyodideNotFound(FileNotFoundError):
-    def __init__(self, looked: list[Path]) -> None:
+class RuntimeNotFound(FileNotFoundError):
+    def __init__(self, package: str, looked: list[Path]) -> None:
         where = ", ".join(str(p) for p in looked)
+        hint = ", or set COLONIES_PYODIDE_DIR to a node_modules/pyodide folder"
         super().__init__(
-            "the Pyodide runtime is not installed: run `npm ci --prefix web` in the colonies "
-            f"repository, or set COLONIES_PYODIDE_DIR to a node_modules/pyodide folder "
-            f"(looked in: {where})"
+            f"the {package} runtime files are not installed: install colonies from its wheel "
+            "(which carries them), or run `npm ci --prefix web` in a colonies checkout"
+            f"{hint if package == 'pyodide' else ''} (looked in: {where})"
         )
 
 
-def find_pyodide(explicit: Path | None = None) -> Path:
-    """The ``node_modules/pyodide`` folder to serve the runtime from.
+PyodideNotFound = RuntimeNotFound
 
-    An explicit folder (argument, then ``COLONIES_PYODIDE_DIR``) is the only place looked at;
-    otherwise the repository's ``web/node_modules`` and the working directory's.
+
+def find_npm_package(package: str, explicit: Path | None = None) -> Path:
+    """The folder to serve ``package``'s listed files from (every one of them present).
+
+    An explicit folder is the only place looked at; otherwise the copy an installed wheel
+    carries, then a checkout's ``web/node_modules``, then the working directory's.
     """
-    chosen = explicit or (Path(env) if (env := os.environ.get("COLONIES_PYODIDE_DIR")) else None)
+    files = runtime_files()[package]
     candidates = (
-        [chosen]
-        if chosen
+        [explicit]
+        if explicit
         else [
-            PACKAGE.parents[1] / "web" / "node_modules" / "pyodide",  # a source checkout
-            Path.cwd() / "web" / "node_modules" / "pyodide",
-            Path.cwd() / "node_modules" / "pyodide",
+            RUNTIME / package,  # an installed wheel
+            PACKAGE.parents[1] / "web" / "node_modules" / package,  # a source checkout
+            Path.cwd() / "web" / "node_modules" / package,
+            Path.cwd() / "node_modules" / package,
         ]
     )
     for candidate in candidates:
-        if all((candidate / f).is_file() for f in PYODIDE_FILES):
+        if all((candidate / f).is_file() for f in files):
             return candidate.resolve()
-    raise PyodideNotFound(candidates)
+    raise RuntimeNotFound(package, candidates)
+
+
+def find_pyodide(explicit: Path | None = None) -> Path:
+    """The folder to serve the Pyodide runtime from; ``COLONIES_PYODIDE_DIR`` is explicit too."""
+    env = os.environ.get("COLONIES_PYODIDE_DIR")
+    return find_npm_package("pyodide", explicit or (Path(env) if env else None))
 
 
 def _module_files(module: str) -> list[tuple[str, Path]]:

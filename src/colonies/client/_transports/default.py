@@ -8,6 +8,8 @@ httpx, aiohttp and websockets are imported inside the methods, never at module l
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from colonies.client._transports.base import WebSocketClosed
@@ -25,6 +27,36 @@ if TYPE_CHECKING:
 _MAX_FRAME: int | None = None
 # The server often drops /pubsub without a close frame: do not wait long for one.
 _CLOSE_TIMEOUT = 2.0
+
+
+CA_FILE_ENV = "COLONIES_CA_FILE"
+
+
+def default_verify() -> bool | ssl.SSLContext:
+    """Certificates are checked against the system's CAs, or against the PEM file named by
+    ``COLONIES_CA_FILE`` (a private CA, or a server's self-signed certificate)."""
+    cafile = os.environ.get(CA_FILE_ENV)
+    if not cafile:
+        return True
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as e:
+        raise TransportError(f"cannot use {CA_FILE_ENV}={cafile}: {e}") from None
+
+
+# --- packaging (issue 12 §1): the base install has none of httpx, aiohttp, websockets ---
+def require_client_extra(*modules: str) -> None:
+    """A clear error when the base install (stdlib only) lacks what these transports use."""
+    import importlib.util
+
+    if missing := [m for m in modules if importlib.util.find_spec(m) is None]:
+        raise ModuleNotFoundError(
+            f"the CPython HTTP transports need {', '.join(missing)}: "
+            "pip install 'colonies[client]' (or pass transport= to the client)",
+            name=missing[0],
+        )
 
 
 def _ws_options(url: str, verify: bool | ssl.SSLContext, timeout: float | None) -> dict[str, Any]:
@@ -46,21 +78,41 @@ def _ws_options(url: str, verify: bool | ssl.SSLContext, timeout: float | None) 
 
 
 def _failed(what: str, url: str, exc: BaseException) -> TransportError:
-    return TransportError(f"{what} {url} failed: {exc or type(exc).__name__}")
+    reason = failure_reason(exc)
+    return TransportError(f"{what} {url} failed: {reason}", reason)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What went wrong in a few words: the operating system's reason for a socket error
+    ("connection refused") rather than the library's wording (aiohttp's "Cannot connect to host
+    … ssl:default [Connect call failed …]", httpx's "[Errno 111] …")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        os_error = getattr(seen, "os_error", None)  # aiohttp's connector errors
+        for candidate in (os_error, seen):
+            if isinstance(candidate, socket.gaierror) and candidate.strerror:
+                return candidate.strerror.lower()  # DNS: "name or service not known"
+            if isinstance(candidate, OSError) and candidate.errno:
+                return os.strerror(candidate.errno).lower()
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
+        return "timed out"
+    return str(exc) or type(exc).__name__
 
 
 class HTTPXTransport:
     """``httpx.Client`` for requests and ``websockets.sync`` for subscriptions.
 
     ``verify`` is httpx's: ``False`` skips certificate checks (self-signed TLS proxies), or pass
-    an ``ssl.SSLContext``.
+    an ``ssl.SSLContext``; by default see ``default_verify``.
     """
 
-    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
+    def __init__(self, *, verify: bool | ssl.SSLContext | None = None) -> None:
+        require_client_extra("httpx", "websockets")
         import httpx
 
-        self._verify = verify
-        self._http: httpx.Client = httpx.Client(verify=verify)
+        self._verify = default_verify() if verify is None else verify
+        self._http: httpx.Client = httpx.Client(verify=self._verify)
 
     def post(self, url: str, body: str, timeout: float | None) -> tuple[int, str]:
         import httpx
@@ -120,8 +172,9 @@ class AsyncHTTPTransport:
     running event loop, as aiohttp requires.
     """
 
-    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
-        self._verify = verify
+    def __init__(self, *, verify: bool | ssl.SSLContext | None = None) -> None:
+        require_client_extra("aiohttp", "websockets")
+        self._verify = default_verify() if verify is None else verify
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:

@@ -91,12 +91,16 @@ def handles(msgtype: str, *, reply_type: str = "") -> Callable[[Handler], Handle
 def load() -> dict[str, Route]:
     """Import every handler module so that their registrations run."""
     from colonies.server.handlers import (  # noqa: F401
+        blueprints,
+        channels,
         colonies,
         crons,
         executors,
+        files,
         functions,
         generators,
         processes,
+        security,
         server,
         users,
         workflows,

@@ -92,6 +92,8 @@ async def assign(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     memory = parse_resource(parse_memory, msg.text("availablemem"), "availablemem") or UNLIMITED
     deadline = time.monotonic() + max(timeout, 0)
     while True:
+        if ctx.draining:  # the server is stopping: the executor polls again elsewhere or later
+            raise RPCError(404, NO_PROCESS_MESSAGE)
         await ctx.mark_alive(colonyname, executor.executorid)
         if await ctx.is_paused(colonyname):
             await _wait_for_resume(ctx, colonyname, timeout, deadline)
@@ -158,6 +160,8 @@ async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     colonyname = msg.text("colonyname")
     await require_member(ctx, signer, colonyname)
     state = msg.integer("state")
+    if graphid := msg.text("processgraphid"):
+        return await workflow_processes(ctx, colonyname, graphid, state, listing_count(msg))
     if state not in ProcessState._value2member_map_:
         raise RPCError(400, "Failed to get processes, invalid msg.State")
     count = listing_count(msg)
@@ -176,6 +180,20 @@ async def get_processes(ctx: ServerContext, msg: Msg, signer: str) -> Any:
         initiatorid=initiatorid,
     )
     return [p.to_dict() for p in processes]
+
+
+async def workflow_processes(
+    ctx: ServerContext, colonyname: str, processgraphid: str, state: int, count: int
+) -> list[dict[str, Any]]:
+    """A workflow's processes (pycolonies' ``get_processes_for_workflow``; Go ignores the
+    ``processgraphid`` filter and refuses its state -1, which here means any state)."""
+    graph = await ctx.store.get_processgraph(processgraphid)
+    if graph is None or graph.colonyname != colonyname:
+        raise RPCError(404, f"Failed to get processes, no workflow with Id {processgraphid}")
+    if state != -1 and state not in ProcessState._value2member_map_:
+        raise RPCError(400, "Failed to get processes, invalid msg.State")
+    processes = await ctx.store.graph_processes(processgraphid)
+    return [p.to_dict() for p in processes if state in (-1, p.state)][:count]
 
 
 @handles("getprocessmsg")

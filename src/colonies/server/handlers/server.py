@@ -1,4 +1,4 @@
-"""Server-level messages (spec §4.12): version, server info, statistics."""
+"""Server-level messages (spec §4.12): version, server info, statistics, cluster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from colonies import __version__
 from colonies.model import Backend, ServerInfo
 from colonies.server.auth import require_server_owner
+from colonies.server.cluster import cluster
 from colonies.server.context import ServerContext
 from colonies.server.handlers import Msg, handles
 from colonies.server.handlers.colonies import statistics
@@ -37,3 +38,12 @@ async def server_info(ctx: ServerContext, msg: Msg, signer: str) -> Any:
 async def get_statistics(ctx: ServerContext, msg: Msg, signer: str) -> Any:
     await require_server_owner(ctx, signer)
     return (await statistics(ctx, None)).to_dict()
+
+
+# --- cluster (spec §4.12) ---
+
+
+@handles("getclustermsg")
+async def get_cluster(ctx: ServerContext, msg: Msg, signer: str) -> Any:
+    await require_server_owner(ctx, signer)
+    return await cluster(ctx)

@@ -51,6 +51,7 @@ const model = {
   pythonVersion: "",
   executorId: "",
   error: null,
+  parameters: {}, // function name -> its required parameters (from the Python side)
   counters: { completed: 0, failed: 0, meanMs: null },
   timings: {
     pageLoad: performance.now(),
@@ -389,7 +390,7 @@ function renderFunctions() {
     fname.textContent = name;
     const fargs = document.createElement("span");
     fargs.className = "fn-args";
-    fargs.textContent = info ? `(${info.args.join(", ")})` : "";
+    fargs.textContent = `(${(info ? info.args : model.parameters[name] || []).join(", ")})`;
     sig.append(fname, fargs);
     const about = document.createElement("span");
     about.className = "fn-about";
@@ -424,11 +425,14 @@ function renderTryIt() {
   for (const el of document.querySelectorAll(".js-type")) el.textContent = type;
   if (!selectedFunction) return;
   const info = FUNCTION_INFO[selectedFunction];
+  // A function the page has no example for gets one placeholder per required parameter.
+  const params = model.parameters[selectedFunction] || [];
+  const example = info ? info.example : params.map((p) => p.toUpperCase());
   // One span per option so a line never breaks inside "--args 5" (Chromium breaks after hyphens).
   const parts = [
     "colonies function exec",
     `--func ${selectedFunction}`,
-    ...(info ? info.example : []).map((a) => `--args ${a}`),
+    ...example.map((a) => `--args ${a}`),
     `--targettype ${type}`,
     "--wait",
     "--out",
@@ -497,7 +501,11 @@ async function pageOriginIsColonies() {
 }
 
 async function prefill() {
-  const [config, sameOrigin] = await Promise.all([fetchConfig(), pageOriginIsColonies()]);
+  const config = await fetchConfig();
+  // A built site (colonies wasm build) names its server; only a page without one asks whether
+  // its own origin is a colonies server (a static server would answer /health with a 404).
+  const named = typeof config.serverUrl === "string" && config.serverUrl !== "";
+  const sameOrigin = !named && (await pageOriginIsColonies());
   const defaults = {
     serverUrl: sameOrigin ? location.origin : "http://localhost:50080",
     colonyName: "dev",
@@ -514,9 +522,10 @@ async function prefill() {
     if (typeof edits[name] === "string") value = edits[name];
     field(name).value = value;
   }
-  let mode = "key";
-  if (typeof config.joinToken === "string" && config.joinToken) mode = "token";
-  else if (typeof config.colonyPrvKey === "string" && config.colonyPrvKey) mode = "key";
+  // A join token is the way in (the colony key stays with the colony owner), unless the page
+  // was configured with the key.
+  let mode = "token";
+  if (typeof config.colonyPrvKey === "string" && config.colonyPrvKey && !config.joinToken) mode = "key";
   if (edits.authMode === "token" || edits.authMode === "key") mode = edits.authMode;
   applyAuthMode(mode);
   renderTryIt();
@@ -596,9 +605,8 @@ function bootFailed(message) {
   model.ready = false;
   model.running = false;
   model.stopping = false;
-  setState("error", `error: ${message}`);
+  setState("error", "error"); // the message itself is shown once, in the error box
   showError(message, "The Python runtime did not start");
-  addLog("error", message);
   schedule("controls");
 }
 
@@ -606,9 +614,8 @@ function onFatal(message) {
   model.running = false;
   model.stopping = false;
   model.timings.stoppedAt = performance.now();
-  setState("error", `error: ${message}`);
+  setState("error", "error"); // the message itself is shown once, in the error box
   showError(message);
-  addLog("error", message);
   schedule("controls");
 }
 
@@ -705,6 +712,7 @@ function onMessage(data) {
       model.timings.readyAt = performance.now();
       model.timings.bootMs = typeof data.bootMs === "number" ? data.bootMs : null;
       model.functions = Array.isArray(data.functions) ? data.functions.map(String) : [];
+      model.parameters = data.parameters && typeof data.parameters === "object" ? data.parameters : {};
       model.pythonVersion = data.pythonVersion ? String(data.pythonVersion) : "";
       const secs = model.timings.bootMs !== null ? model.timings.bootMs / 1000 : model.timings.readyAt / 1000;
       setRuntime("ready", `Python runtime: ready in ${secs.toFixed(1)} s`);

@@ -31,11 +31,13 @@ async function boot() {
   browser = py.pyimport("colonies.browser");
   toPy = (value) => py.toPy(value);
   const functions = browser.offered().toJs();
+  const parameters = browser.parameters().toJs({ dict_converter: Object.fromEntries });
   self.postMessage({
     type: "ready",
     bootMs: performance.now() - started,
     runtimeMs,
     functions,
+    parameters,
     pythonVersion: browser.python_version(),
   });
 }
