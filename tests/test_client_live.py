@@ -485,3 +485,26 @@ async def test_async_surface(live: LiveServer) -> None:
         await client.add_colony(gone, prvkey=live.server.prvkey)
         await client.del_colony("gone", prvkey=live.server.prvkey)
         assert len(await client.list_colonies(prvkey=live.server.prvkey)) == 1
+
+
+async def test_an_unreachable_server_is_named_in_few_words() -> None:
+    """The reason people read (executor reconnect lines, CLI errors) is the socket's, not the
+    library's: no aiohttp "ssl:default [Connect call failed …]", no "[Errno 111]"."""
+    from colonies.errors import TransportError
+    from conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    failures: list[TransportError] = []
+    async with AsyncClient(url) as client:
+        try:
+            await client.server_info()
+        except TransportError as e:
+            failures.append(e)
+    with Client(url) as sync_client:
+        try:
+            sync_client.server_info()
+        except TransportError as e:
+            failures.append(e)
+    assert [e.reason for e in failures] == ["connection refused", "connection refused"]
+    for e in failures:
+        assert str(e) == f"POST {url}/api failed: connection refused"

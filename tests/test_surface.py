@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from websockets.sync.client import connect
 
 from colonies import crypto, rpc
 from colonies.server import handlers
-from conftest import LiveServer
+from conftest import LiveServer, start_server
 
 # POST /api: the 96 payload types the Go server registers (its /rpc-less HTTP API).
 _GO_API_TEXT = """
@@ -49,6 +50,14 @@ GO_PUBSUB_TYPES = ["subscribeprocessmsg", "subscribeprocessesmsg", "subscribecha
 UNSIGNED = {"versionmsg", "getserverinfomsg"}
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the module: a stranger's requests change nothing on it."""
+    live, thread = start_server(tmp_path_factory.mktemp("surface") / "colonies.db")
+    yield live
+    thread.stop()
+
+
 def test_the_table_has_all_99_types() -> None:
     assert len(set(GO_API_TYPES)) == len(GO_API_TYPES) == 96
     assert len(GO_API_TYPES) + len(GO_PUBSUB_TYPES) == 99
@@ -69,10 +78,12 @@ def _refusal(status: int, text: str, msgtype: str) -> str:
 
 
 @pytest.mark.parametrize("msgtype", GO_API_TYPES)
-def test_a_stranger_gets_a_clear_answer_from_every_api_type(live: LiveServer, msgtype: str) -> None:
+def test_a_stranger_gets_a_clear_answer_from_every_api_type(
+    server: LiveServer, msgtype: str
+) -> None:
     stranger = crypto.generate_private_key()
     body = rpc.build_request({"msgtype": msgtype}, stranger)
-    reply = httpx.post(live.url + "/api", content=body, timeout=30)
+    reply = httpx.post(server.url + "/api", content=body, timeout=30)
     if msgtype in UNSIGNED:
         assert reply.status_code == 200
         return
@@ -84,19 +95,19 @@ def test_a_stranger_gets_a_clear_answer_from_every_api_type(live: LiveServer, ms
 
 @pytest.mark.parametrize("msgtype", GO_PUBSUB_TYPES)
 def test_every_subscription_type_is_served_and_checks_its_signer(
-    live: LiveServer, msgtype: str
+    server: LiveServer, msgtype: str
 ) -> None:
     stranger = crypto.generate_private_key()
     msg: dict[str, Any] = {
         "msgtype": msgtype,
-        "colonyname": live.colonyname,
+        "colonyname": server.colonyname,
         "processid": "0" * 64,
         "executortype": "test",
         "name": "out",
         "state": 2,
         "timeout": 5,
     }
-    with connect(live.url.replace("http", "ws") + "/pubsub", open_timeout=10) as ws:
+    with connect(server.url.replace("http", "ws") + "/pubsub", open_timeout=10) as ws:
         ws.send(rpc.build_request(msg, stranger))
         text = ws.recv(timeout=10)
     envelope = json.loads(text)

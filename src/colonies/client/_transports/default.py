@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 from typing import TYPE_CHECKING, Any
 
 from colonies.client._transports.base import WebSocketClosed
 from colonies.errors import TransportError
 
 if TYPE_CHECKING:
-    import ssl
-
     import aiohttp
     import httpx
     from websockets.asyncio.client import ClientConnection as AsyncConnection
@@ -38,8 +37,6 @@ def default_verify() -> bool | ssl.SSLContext:
     cafile = os.environ.get(CA_FILE_ENV)
     if not cafile:
         return True
-    import ssl
-
     try:
         return ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as e:
@@ -68,8 +65,6 @@ def _ws_options(url: str, verify: bool | ssl.SSLContext, timeout: float | None) 
     }
     if url.startswith("wss:") and verify is not True:
         if verify is False:
-            import ssl
-
             verify = ssl.create_default_context()
             verify.check_hostname = False
             verify.verify_mode = ssl.CERT_NONE
@@ -90,9 +85,13 @@ def failure_reason(exc: BaseException) -> str:
     while seen is not None:
         os_error = getattr(seen, "os_error", None)  # aiohttp's connector errors
         for candidate in (os_error, seen):
+            if isinstance(candidate, ssl.SSLCertVerificationError):
+                return f"certificate verify failed: {candidate.verify_message}"
+            if isinstance(candidate, ssl.SSLError):
+                return f"TLS: {candidate.reason or candidate}"
             if isinstance(candidate, socket.gaierror) and candidate.strerror:
                 return candidate.strerror.lower()  # DNS: "name or service not known"
-            if isinstance(candidate, OSError) and candidate.errno:
+            if isinstance(candidate, ConnectionError | TimeoutError) and candidate.errno:
                 return os.strerror(candidate.errno).lower()
         seen = seen.__cause__ or seen.__context__
     if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():

@@ -8,7 +8,7 @@
 // bar and history at once and the keys are kept in sessionStorage (this tab only).
 import { idFromPrivateKey, keyProblem } from "./signer.js";
 import { RpcError, RpcSocket } from "./rpc.js";
-import { barChart, timeChart, workflowGraph } from "./charts.js";
+import { barChart, nodeState, timeChart, workflowGraph } from "./charts.js";
 
 const STATES = ["waiting", "running", "successful", "failed", "cancelled"]; // index = wire value
 const EXECUTOR_STATES = ["pending", "approved", "rejected", "unregistered"];
@@ -91,7 +91,9 @@ function table(columns, rows, empty) {
   const head = columns.map((c) => `<th>${esc(c)}</th>`).join("");
   const body = rows
     .map((row) => {
-      const href = row.href ? ` data-href="${esc(row.href)}" class="link-row"` : "";
+      const href = row.href
+        ? ` data-href="${esc(row.href)}" class="link-row"`
+        : row.fill ? ` data-fill="${esc(JSON.stringify(row.fill))}" class="link-row"` : "";
       const cells = row.cells
         .map((cell, i) => `<td data-label="${esc(columns[i])}">${cell}</td>`)
         .join("");
@@ -421,6 +423,7 @@ const views = {
         <div class="card"><div class="card-head"><h2>Queue</h2>${legend(["waiting", "running"])}</div><div id="ov-queue" class="chart-box"></div></div>
         <div class="card"><div class="card-head"><h2>Completed</h2>${legend(["successful", "failed", "cancelled"])}</div><div id="ov-throughput" class="chart-box"></div></div>
       </section>
+      <p class="muted small chart-note">The charts are sampled every second while this tab is open (up to 30 minutes kept, the last 5 shown).</p>
       <section class="grid-2">
         <div class="card"><div class="card-head"><h2>Running now</h2><a href="#/processes/running">All running →</a></div><div id="ov-running"></div></div>
         <div class="card"><div class="card-head"><h2>Recent failures</h2><a href="#/processes/failed">All failed →</a></div><div id="ov-failed"></div></div>
@@ -681,7 +684,32 @@ const views = {
 
   workflow: {
     title: () => "Workflow",
-    frame: () => `<div id="wf-head" class="card"></div><div class="card"><h2>Graph</h2><div id="wf-graph" class="graph-box"></div></div>`,
+    frame: () => `
+      <div id="wf-head" class="card"></div>
+      <div class="card"><h2>Graph</h2><div id="wf-graph" class="graph-box"></div></div>
+      <div class="card flush"><div class="card-head padded"><h2>Steps</h2></div><div id="wf-steps"></div></div>`,
+    mount({ args }) {
+      $("#wf-head").addEventListener("click", async (event) => {
+        const action = event.target.closest("[data-action]")?.dataset.action;
+        if (!action || session.readonly) return;
+        const processgraphid = args[0];
+        try {
+          if (action === "cancel") {
+            await call("cancelprocessgraphmsg", { processgraphid });
+            notify(`Cancelled workflow ${short(processgraphid)}.`);
+          } else if (action === "remove") {
+            if (!confirm("Remove this workflow and all its processes? This cannot be undone.")) return;
+            await call("removeprocessgraphmsg", { processgraphid, all: false });
+            notify(`Removed workflow ${short(processgraphid)}.`);
+            location.hash = "#/workflows/running";
+            return;
+          }
+          refreshSoon();
+        } catch (error) {
+          notify(friendly(error), true);
+        }
+      });
+    },
     async refresh({ args }) {
       let g;
       try {
@@ -694,9 +722,18 @@ const views = {
         throw error;
       }
       const started = parseTime(g.starttime), ended = parseTime(g.endtime);
+      const open = g.state === 0 || g.state === 1;
       patch("wf-head", `
-        <h2 class="title">Workflow ${badge(STATES[g.state] || String(g.state))}</h2>
-        <div class="mono muted small">${esc(g.processgraphid)}</div>
+        <div class="detail-head">
+          <div>
+            <h2 class="title">Workflow ${badge(STATES[g.state] || String(g.state))}</h2>
+            <div class="mono muted small copyable" title="Workflow ID">${esc(g.processgraphid)}</div>
+          </div>
+          <div class="actions mutating">
+            ${open ? `<button class="button" data-action="cancel" type="button">Cancel</button>` : ""}
+            <button class="button danger" data-action="remove" type="button">Remove</button>
+          </div>
+        </div>
         <dl class="facts">
           <dt>Steps</dt><dd>${esc((g.processids || []).length)}</dd>
           <dt>Initiator</dt><dd>${esc(g.initiatorname || short(g.initiatorid))}</dd>
@@ -704,6 +741,16 @@ const views = {
           <dt>Ran</dt><dd>${esc(started ? duration((ended || Date.now()) - started) : "—")}</dd>
         </dl>`);
       patch("wf-graph", workflowGraph(g));
+      const stateOf = new Map((g.nodes || []).map((n) => [n.id, nodeState(n)]));
+      const labelOf = new Map((g.nodes || []).map((n) => [n.id, n.data?.label || ""]));
+      patch("wf-steps", table(["Step", "Process", "State"], (g.processids || []).map((id) => ({
+        href: `#/process/${id}`,
+        cells: [
+          `<a class="strong" href="#/process/${esc(id)}">${esc(labelOf.get(id) || short(id))}</a>`,
+          `<span class="mono">${esc(short(id))}</span>`,
+          badge(stateOf.get(id) || "waiting"),
+        ],
+      })), "This workflow has no steps."));
     },
   },
 
@@ -884,11 +931,11 @@ const views = {
         <div class="form-grid">
           <label>Function <input id="s-funcname" required list="s-functions" placeholder="echo" value="${esc(spec.funcname || "")}"></label>
           <label>Executor type <input id="s-type" required list="s-types" placeholder="cli" value="${esc(c.executortype || "")}"></label>
-          <label class="wide">Arguments <span class="muted">(a JSON array, or one value per line)</span>
+          <label class="wide"><span>Arguments <span class="hint">a JSON array, or one value per line</span></span>
             <textarea id="s-args" rows="3" placeholder='["Hello", 42]'>${esc(spec.args && spec.args.length ? JSON.stringify(spec.args) : "")}</textarea></label>
-          <label class="wide">Keyword arguments <span class="muted">(a JSON object)</span>
+          <label class="wide"><span>Keyword arguments <span class="hint">a JSON object</span></span>
             <textarea id="s-kwargs" rows="2" placeholder='{"name": "World"}'>${esc(spec.kwargs && Object.keys(spec.kwargs).length ? JSON.stringify(spec.kwargs) : "")}</textarea></label>
-          <label>Executor names <span class="muted">(optional, comma separated)</span><input id="s-names" value="${esc((c.executornames || []).join(", "))}"></label>
+          <label><span>Executor names <span class="hint">optional, comma separated</span></span><input id="s-names" value="${esc((c.executornames || []).join(", "))}"></label>
           <label>Label <input id="s-label" value="${esc(spec.label || "")}"></label>
           <label>Priority <input id="s-priority" type="number" value="${esc(spec.priority ?? 0)}"></label>
           <label>Max wait time (s) <input id="s-maxwait" type="number" value="${esc(spec.maxwaittime ?? -1)}"></label>
@@ -899,9 +946,17 @@ const views = {
         <p id="submit-error" class="error-box" role="alert" hidden></p>
         <div class="actions"><button id="s-submit" class="button primary" type="submit">Submit</button></div>
       </form>
-      <div class="card"><h2>Functions registered in ${esc(session.colony)}</h2><div id="s-registered"></div></div>`;
+      <div class="card"><div class="card-head"><h2>Functions registered in ${esc(session.colony)}</h2><span id="s-hint" class="muted small"></span></div><div id="s-registered"></div></div>`;
     },
     mount() {
+      $("#s-registered").addEventListener("click", (event) => {
+        const row = event.target.closest("tr[data-fill]");
+        if (!row) return;
+        const fill = JSON.parse(row.dataset.fill);
+        $("#s-funcname").value = fill.funcname;
+        $("#s-type").value = fill.type;
+        $("#s-args").focus();
+      });
       $("#submit-form").addEventListener("submit", async (event) => {
         event.preventDefault();
         const box = $("#submit-error");
@@ -931,9 +986,11 @@ const views = {
       await loadExecutors();
       const names = [...new Set(functions.map((f) => f.funcname))].sort();
       const types = [...new Set([...executors.map((e) => e.executortype), ...functions.map((f) => f.executortype)])].sort();
+      patch("s-hint", functions.length ? "Pick a function below to fill in its name and executor type." : "");
       patch("s-functions", names.map((n) => `<option value="${esc(n)}"></option>`).join(""));
       patch("s-types", types.map((t) => `<option value="${esc(t)}"></option>`).join(""));
       patch("s-registered", table(["Function", "Executor", "Type", "Calls", "Avg exec"], functions.map((f) => ({
+        fill: { funcname: f.funcname, type: f.executortype },
         cells: [`<span class="strong">${esc(f.funcname)}</span>`, esc(f.executorname), esc(f.executortype), esc(f.counter), `${esc((f.avgexectime || 0).toFixed(2))} s`],
       })), "No functions are registered yet; any function name an executor understands can be submitted."));
     },

@@ -79,7 +79,6 @@ export function barChart(bars, classes, { windowMs = 5 * 60 * 1000, binMs = 1000
   const W = 640, H = 220, left = 40, right = 12, top = 12, bottom = 26;
   const start = now - windowMs;
   const x = (t) => left + ((t - start) / windowMs) * (W - left - right);
-  const width = Math.max(2, ((W - left - right) * binMs) / windowMs - 2);
   let max = 0;
   for (const bar of bars) max = Math.max(max, classes.reduce((sum, c) => sum + (bar.values[c] || 0), 0));
   max = niceMax(max);
@@ -99,12 +98,15 @@ export function barChart(bars, classes, { windowMs = 5 * 60 * 1000, binMs = 1000
   }
   for (const bar of bars) {
     if (bar.t < start) continue;
+    // A bar covers its bin; the current bin, still filling, is cut at "now".
+    const x0 = Math.max(x(bar.t - binMs), left) + 1;
+    const width = Math.max(1, Math.min(x(bar.t), x(now)) - 1 - x0);
     let acc = 0;
     for (const c of classes) {
       const v = bar.values[c] || 0;
       if (!v) continue;
       parts.push(
-        `<rect class="bar ${esc(c)}" x="${(x(bar.t) - width).toFixed(1)}" y="${y(acc + v).toFixed(1)}" width="${width.toFixed(1)}" height="${(y(acc) - y(acc + v)).toFixed(1)}" rx="2"><title>${clock(bar.t)}: ${v} ${esc(c)}</title></rect>`,
+        `<rect class="bar ${esc(c)}" x="${x0.toFixed(1)}" y="${y(acc + v).toFixed(1)}" width="${width.toFixed(1)}" height="${(y(acc) - y(acc + v)).toFixed(1)}" rx="2"><title>${clock(bar.t)}: ${v} ${esc(c)}</title></rect>`,
       );
       acc += v;
     }
@@ -144,7 +146,8 @@ export function workflowGraph(graph) {
   const W = Math.max(...[...pos.values()].map((p) => p.x)) + BOX_W + pad;
   const H = Math.max(...[...pos.values()].map((p) => p.y)) + BOX_H + pad;
   const parts = [
-    `<svg class="graph" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="workflow graph">`,
+    // Narrow graphs shrink to fit a phone; wide ones keep their size and scroll in their card.
+    `<svg class="graph${W <= 700 ? " fit" : ""}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="workflow graph">`,
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path class="arrowhead" d="M0,0 L10,5 L0,10 z"/></marker></defs>`,
   ];
   for (const edge of edges) {
