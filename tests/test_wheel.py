@@ -363,3 +363,14 @@ def test_browser_executor_runs_the_tutorial_from_the_wheel(venv_dev: VenvDev, pa
         assert result.returncode == 0, result.stderr
         assert result.stdout == f"{expected}\n", result.stderr
     wait_for(page, "colonies.counters.completed === 2")
+
+
+def test_dashboard_signs_in_from_the_wheel(venv_dev: VenvDev, page: Page) -> None:
+    """The dashboard and its signing modules come from the installed wheel too (no npm)."""
+    base = f"http://127.0.0.1:{venv_dev.port}/dashboard/"
+    assert httpx.get(base).status_code == 200
+    assert httpx.get(base + "vendor/@noble/secp256k1/index.js").status_code == 200
+    env = venv_dev.dev_env
+    page.goto(f"{base}#prvkey={env['COLONIES_PRVKEY']}&colony=dev")
+    page.wait_for_function("window.dashboard && dashboard.signedIn && dashboard.updates > 0")
+    assert "prvkey" not in page.url
