@@ -372,5 +372,5 @@ def test_dashboard_signs_in_from_the_wheel(venv_dev: VenvDev, page: Page) -> Non
     assert httpx.get(base + "vendor/@noble/secp256k1/index.js").status_code == 200
     env = venv_dev.dev_env
     page.goto(f"{base}#prvkey={env['COLONIES_PRVKEY']}&colony=dev")
-    page.wait_for_function("window.dashboard && dashboard.signedIn && dashboard.updates > 0")
+    page.wait_for_function("() => window.dashboard && dashboard.signedIn && dashboard.updates > 0")
     assert "prvkey" not in page.url
