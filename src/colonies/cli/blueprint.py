@@ -159,10 +159,14 @@ def definition_ls(
     if as_json:
         print_json([d.to_dict() for d in found])
         return
-    if not found:
-        done("No blueprint definitions found")
-        return
-    rows = table("Name", "Kind", "API version", "Executor type", "Function")
+    rows = table(
+        "Name",
+        "Kind",
+        "API version",
+        "Executor type",
+        "Function",
+        empty="No blueprint definitions found",
+    )
     for d in found:
         rows.add_row(
             d.metadata.name,
@@ -272,10 +276,7 @@ def ls(
     if as_json:
         print_json([b.to_dict() for b in found])
         return
-    if not found:
-        done("No blueprints found")
-        return
-    rows = table("Name", "Kind", "Location", "Generation", "Status")
+    rows = table("Name", "Kind", "Location", "Generation", "Status", empty="No blueprints found")
     for b in found:
         status = ", ".join(f"{k}={_compact(v)}" for k, v in sorted(b.status.items()))
         rows.add_row(

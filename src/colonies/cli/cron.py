@@ -109,10 +109,9 @@ def ls(
     if as_json:
         print_json([c.to_dict() for c in found])
         return
-    if not found:
-        done(f"No crons in colony {colony}")
-        return
-    rows = table("Cron ID", "Name", "Schedule", "Next run", "Initiator")
+    rows = table(
+        "Cron ID", "Name", "Schedule", "Next run", "Initiator", empty=f"No crons in colony {colony}"
+    )
     for c in found:
         rows.add_row(c.cronid, c.name, schedule(c), format_time(c.nextrun), c.initiatorname)
     print_table(rows)

@@ -330,10 +330,9 @@ def ls(
     if as_json:
         print_json([revs[0].to_dict() | {"revisions": len(revs)} for revs in revisions.values()])
         return
-    if not found:
-        done(f"No files under label {label}")
-        return
-    rows = table("Filename", "Size", "Added", "Revisions", "File ID")
+    rows = table(
+        "Filename", "Size", "Added", "Revisions", "File ID", empty=f"No files under label {label}"
+    )
     for name in sorted(revisions):
         newest = revisions[name][0]
         rows.add_row(
@@ -452,10 +451,7 @@ def label_ls(
     if as_json:
         print_json([label.to_dict() for label in labels])
         return
-    if not labels:
-        done("No labels found")
-        return
-    rows = table("Label", "Files")
+    rows = table("Label", "Files", empty="No labels found")
     for label in labels:
         rows.add_row(label.name, str(label.files))
     print_table(rows)
@@ -549,10 +545,7 @@ def snapshot_ls(
     if as_json:
         print_json([s.to_dict() for s in snapshots])
         return
-    if not snapshots:
-        done("No snapshots found")
-        return
-    rows = table("Name", "Label", "Files", "Added", "Snapshot ID")
+    rows = table("Name", "Label", "Files", "Added", "Snapshot ID", empty="No snapshots found")
     for s in snapshots:
         rows.add_row(s.name, s.label, str(len(s.fileids)), format_time(s.added), s.snapshotid)
     print_table(rows)

@@ -328,14 +328,17 @@ def list_(
     if as_json:
         print_json([f.to_dict() for f in functions])
         return
-    if not functions:
-        done(f"No functions in colony {colonyname}")
-        return
     groups: dict[tuple[str, str], list[Function]] = {}
     for f in functions:
         groups.setdefault((f.funcname, f.executortype), []).append(f)
     result = table(
-        "Function", "Executor type", "Executors", "Calls", "Avg wait (s)", "Avg exec (s)"
+        "Function",
+        "Executor type",
+        "Executors",
+        "Calls",
+        "Avg wait (s)",
+        "Avg exec (s)",
+        empty=f"No functions in colony {colonyname}",
     )
     for (funcname, executortype), group in sorted(groups.items()):
         calls = sum(f.counter for f in group)

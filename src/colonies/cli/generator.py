@@ -82,10 +82,14 @@ def ls(
     if as_json:
         print_json([g.to_dict() for g in found])
         return
-    if not found:
-        done(f"No generators in colony {colony}")
-        return
-    rows = table("Generator ID", "Name", "Trigger", "Timeout", "Initiator")
+    rows = table(
+        "Generator ID",
+        "Name",
+        "Trigger",
+        "Timeout",
+        "Initiator",
+        empty=f"No generators in colony {colony}",
+    )
     for g in found:
         rows.add_row(g.generatorid, g.name, str(g.trigger), str(g.timeout), g.initiatorname)
     print_table(rows)

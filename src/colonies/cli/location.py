@@ -71,10 +71,14 @@ def list_(
     if as_json:
         print_json([loc.to_dict() for loc in locations])
         return
-    if not locations:
-        done(f"No locations in colony {colonyname}")
-        return
-    result = table("Name", "Description", "Longitude", "Latitude", "Location ID")
+    result = table(
+        "Name",
+        "Description",
+        "Longitude",
+        "Latitude",
+        "Location ID",
+        empty=f"No locations in colony {colonyname}",
+    )
     for loc in locations:
         result.add_row(loc.name, loc.description, str(loc.long), str(loc.lat), loc.locationid)
     print_table(result)

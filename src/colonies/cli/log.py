@@ -189,10 +189,13 @@ def search(
     if as_json:
         print_json([log.to_dict() for log in found])
         return
-    if not found:
-        done(f"No logs in colony {colonyname} contain {text!r}")
-        return
-    result = table("Time", "Process ID", "Executor", "Message")
+    result = table(
+        "Time",
+        "Process ID",
+        "Executor",
+        "Message",
+        empty=f"No logs in colony {colonyname} contain {text!r}",
+    )
     for log in found:
         result.add_row(_time(log.timestamp), log.processid, log.executorname, log.message)
     print_table(result)
