@@ -524,7 +524,7 @@ def snapshot_create(
 ) -> None:
     """Freeze the newest revision of every file under a label (member key)."""
     colony = colony_name(colonyname, "--colonyname")
-    label = "/" + label.strip("/") + "/"
+    label = ops.normalize_label(label) + "/"  # a snapshot covers what is below the label
     with fs_session(host, port, prvkey) as (client, _):
         snapshot = client.create_snapshot(colony, label, name)
         show_snapshot(client, snapshot, as_json)
