@@ -11,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from colonies.model import Colony, Conditions, FunctionSpec, Process
+import pytest
+
+from colonies.model import Colony, Conditions, Executor, FunctionSpec, Process, ProcessState
+from colonies.store.base import AlreadyExists, WriteCancelled
 from colonies.store.sqlite import SQLiteStore
 
 
@@ -87,3 +90,74 @@ async def test_stores_in_memory_are_each_their_own() -> None:
     assert await other.get_colonies() == []
     await store.close()
     await other.close()
+
+
+# --- group commit: the process writes of one event-loop turn share one transaction
+
+
+def committed_ids(db: Path) -> set[str]:
+    """What another connection sees: only committed rows."""
+    with sqlite3.connect(db) as raw:
+        return {row[0] for row in raw.execute("SELECT processid FROM processes")}
+
+
+async def test_writes_of_one_loop_turn_share_one_commit_and_are_committed_on_return(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "g.db"
+    store = SQLiteStore(db)
+    commits: list[str] = []
+    store._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    await asyncio.gather(*(store.add_process(process(i), cpu=0, memory=0) for i in range(8)))
+    assert len(commits) == 1
+    assert committed_ids(db) == {process(i).processid for i in range(8)}
+    await store.close()
+
+
+async def test_a_failed_write_in_a_batch_fails_alone(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    store = SQLiteStore(db)
+    await store.add_process(process(1), cpu=0, memory=0)
+    results = await asyncio.gather(
+        store.add_process(process(0), cpu=0, memory=0),
+        store.add_process(process(1), cpu=0, memory=0),  # a duplicate ID
+        store.add_process(process(2), cpu=0, memory=0),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], AlreadyExists)
+    assert committed_ids(db) == {process(i).processid for i in range(3)}
+    await store.close()
+
+
+async def test_another_write_commits_the_open_batch_first(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    store = SQLiteStore(db)
+    writing = asyncio.create_task(store.add_process(process(0), cpu=0, memory=0))
+    await asyncio.sleep(0)  # the insert ran; its commit is pending
+    assert committed_ids(db) == set()
+    await store.add_colony(Colony(colonyid="a" * 64, name="dev"))  # its own transaction
+    assert committed_ids(db) == {process(0).processid}
+    await writing
+    await store.close()
+
+
+async def test_a_claim_cancelled_while_committing_stands_and_says_so(tmp_path: Path) -> None:
+    """A long-poll cancelled in that moment learns which process it claimed (to give it back)."""
+    db = tmp_path / "g.db"
+    store = SQLiteStore(db)
+    await store.add_colony(Colony(colonyid="a" * 64, name="dev"))
+    executor = Executor(
+        executorid="e" * 64, executortype="t", executorname="x", colonyname="dev", state=1
+    )
+    await store.add_executor(executor)
+    await store.add_process(process(0), cpu=0, memory=0)
+    claim = asyncio.create_task(store.assign(executor, 1, cpu=10**9, memory=10**12))
+    await asyncio.sleep(0)  # claimed; the commit is pending
+    claim.cancel()
+    with pytest.raises(WriteCancelled) as raised:
+        await claim
+    assert raised.value.processid == process(0).processid
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT state FROM processes").fetchone()[0] == ProcessState.RUNNING
+    await store.close()

@@ -40,6 +40,7 @@ __all__ = [
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _PRVKEY = re.compile(r"[0-9a-fA-F]{64}")
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{130}")
 
 
 class SignatureError(ValueError):
@@ -67,6 +68,12 @@ def id_from_public_key(pub: bytes) -> str:
     """The ColonyOS ID: SHA3-256 of the lowercase *hex text* of the uncompressed key, as Go does."""
     if len(pub) != 65 or pub[0] != 4:
         raise ValueError("public key must be 65-byte uncompressed SEC1 (04 || X || Y)")
+    return _id_of_key(pub)
+
+
+@functools.lru_cache(maxsize=4096)
+def _id_of_key(pub: bytes) -> str:
+    """Cached: a server recovers the same few keys (its executors') on every request."""
     return sha3_hex(pub.hex())
 
 
@@ -87,12 +94,12 @@ def _secret(prvkey: str) -> bytes:
 
 def _parse_signature(signature: str) -> bytes:
     """The 65 raw bytes of a hex signature that Go's RecoveredID would get past its checks."""
-    bad = next((c for c in signature if c not in _HEX), None)
-    if bad is not None:
-        raise SignatureError(f"encoding/hex: invalid byte: U+{ord(bad):04X} {bad!r}")
-    if len(signature) % 2:
-        raise SignatureError("encoding/hex: odd length hex string")
-    if len(signature) != 130:
+    if not _SIGNATURE.fullmatch(signature):  # the character scan only to word Go's error
+        bad = next((c for c in signature if c not in _HEX), None)
+        if bad is not None:
+            raise SignatureError(f"encoding/hex: invalid byte: U+{ord(bad):04X} {bad!r}")
+        if len(signature) % 2:
+            raise SignatureError("encoding/hex: odd length hex string")
         raise SignatureError("Invalid signature length")
     sig = bytes.fromhex(signature)
     r, s = int.from_bytes(sig[:32]), int.from_bytes(sig[32:64])

@@ -21,6 +21,7 @@ from colonies.server.context import ServerConfig, ServerContext
 from colonies.server.handlers import Msg
 from colonies.server.lifecycle import release
 from colonies.server.logs import ACCESS, log_request
+from colonies.store.base import WriteCancelled
 
 log = logging.getLogger("colonies.server")
 
@@ -80,7 +81,10 @@ async def long_poll(
     # The client is gone (even if the handler finished in the same loop pass: a reply now would
     # go to a closed connection), so a process claimed for it goes back to the queue.
     with contextlib.suppress(asyncio.CancelledError):
-        status, _, result = await work
+        try:
+            status, _, result = await work
+        except WriteCancelled as e:  # cancelled while its claim was committing: it stands
+            status, result = 200, {"processid": e.processid}
         if status == 200 and isinstance(result, dict):
             await release(ctx, str(result.get("processid", "")), parsed.signer)
     return None

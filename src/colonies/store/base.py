@@ -11,6 +11,7 @@ times.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -40,6 +41,15 @@ from colonies.model import (
 
 class AlreadyExists(Exception):
     """An object with the same unique name or ID is stored already."""
+
+
+class WriteCancelled(asyncio.CancelledError):
+    """The task was cancelled while its write of process ``processid`` was being committed:
+    the write stands. A long-poll whose client hung up gives back the process it claimed."""
+
+    def __init__(self, processid: str) -> None:
+        super().__init__(f"cancelled after writing process {processid}")
+        self.processid = processid
 
 
 @dataclass
