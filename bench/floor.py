@@ -5,7 +5,9 @@ server (same uvicorn options, so the same httptools + uvloop auto-pick), with ``
 bare ASGI endpoint in front of the router: read the body, parse the envelope and recover the
 signer with ``colonies.rpc.parse_request`` (the same secp256k1 recovery, coincurve), answer a
 ``getcolonymsg``-shaped reply built by ``colonies.rpc.build_reply``. No store, no authorization,
-no handler, no middleware. Run it with ``python -m bench.floor --port P``.
+no handler, no middleware. Run it with ``python -m bench.floor --port P``. The same app on
+granian, and the same work (``answer``) behind a raw asyncio protocol, are the other floors
+(``bench/floor_servers.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ KNOWN_TYPES = frozenset({"getcolonymsg"})
 COLONY_ID = "0" * 64
 
 
+def answer(body: bytes) -> tuple[int, bytes]:
+    """The floor's whole work for one ``POST /api`` body: status and reply bytes. Every
+    server under test (``bench/floor_servers.py``) calls this, so they differ only in HTTP."""
+    try:
+        parsed = rpc.parse_request(body, KNOWN_TYPES)
+        colony = {"colonyid": COLONY_ID, "name": str(parsed.msg.get("colonyname", ""))}
+        return 200, rpc.build_reply(parsed.payloadtype, colony).encode()
+    except rpc.RPCError as e:
+        return e.status, rpc.build_error(e.status, e.message).encode()
+
+
 class Api:
     """``POST /api`` as plain ASGI; everything else goes to the Starlette app."""
 
@@ -42,14 +55,7 @@ class Api:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        try:
-            parsed = rpc.parse_request(body, KNOWN_TYPES)
-            status = 200
-            colony = {"colonyid": COLONY_ID, "name": str(parsed.msg.get("colonyname", ""))}
-            reply = rpc.build_reply(parsed.payloadtype, colony)
-        except rpc.RPCError as e:
-            status, reply = e.status, rpc.build_error(e.status, e.message)
-        data = reply.encode()
+        status, data = answer(body)
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", b"%d" % len(data)),

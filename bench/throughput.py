@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from bench import floor_servers
 from bench.common import (
     COLONY,
     CONCURRENCY,
@@ -27,13 +31,12 @@ from bench.common import (
     log,
     new_executors,
     plural,
-    python_module,
     rate_timeout,
     run_concurrently,
     until_set,
 )
 from colonies import crypto
-from colonies.client import AsyncClient
+from colonies.client import AsyncClient, AsyncHTTPTransport
 from colonies.errors import NoProcessAvailable
 
 PG_CPU_GOAL_MS = 1.0  # issue 9: PostgreSQL CPU per completed process (Go reference ~4.7 ms)
@@ -83,44 +86,65 @@ async def round_trips(count: int, op: Callable[[], Awaitable[object]]) -> list[f
 
 
 async def measure_get_colony(
-    scenario: str, client: AsyncClient, pid: int, sizes: Sizes
+    scenario: str, client: AsyncClient, pids: int | Sequence[int], sizes: Sizes
 ) -> list[Result]:
-    """Request rate with ``CONCURRENCY`` in flight, then round trips one at a time."""
+    """Request rate with ``CONCURRENCY`` in flight, then round trips one at a time; the notes
+    add what the rest of the machine used meanwhile (other processes skew every number)."""
     rate = f"{sizes.requests:,} signed getcolonymsg, {CONCURRENCY} in flight"
     window = await flood(
-        Meter(pid), sizes.requests, sizes.warmup, lambda i: client.get_colony(COLONY)
+        Meter(pids), sizes.requests, sizes.warmup, lambda i: client.get_colony(COLONY)
     )
     rtts = await round_trips(sizes.rtt_samples, lambda: client.get_colony(COLONY))
+    row = rate_row(scenario, rate, sizes.requests, window, "req/s")
+    others = max(0.0, window.machine_cpu - window.client_cpu - window.server_cpu) / window.wall
+    row.notes += f"; other processes {others:.0%} of a core"
+    row.data["other_cpu_share"] = others
     return [
-        rate_row(scenario, rate, sizes.requests, window, "req/s"),
+        row,
         latency_result(
             scenario, f"{sizes.rtt_samples} getcolonymsg one at a time", rtts, "round trip"
         ),
     ]
 
 
+def api_client(url: str, prvkey: str) -> AsyncClient:
+    """A client whose every request is a ``POST /api`` (the SDK's default would try ``/rpc``):
+    the floor compares HTTP stacks."""
+    return AsyncClient(url, prvkey, transport=AsyncHTTPTransport())
+
+
 async def floor(run: Run) -> list[Result]:
-    """Signed getcolonymsg: the bare floor app, then the real server, in the same run."""
+    """Signed getcolonymsg against each HTTP stack's bare floor (``bench/floor_servers.py``:
+    uvicorn, granian, a raw asyncio protocol), then against the real server, in the same run."""
     sizes = run.sizes
     data_dir = run.fresh_dir("floor")
-    port = free_port()
-    floor_app = ServerProcess(
-        "floor",
-        python_module("bench.floor", "--host", HOST, "--port", str(port)),
-        port,
-        data_dir / "floor.log",
-    )
     rows: list[Result] = []
-    try:
-        await floor_app.start()
-        log(f"floor: {sizes.requests} requests to the bare Starlette app")
-        async with AsyncClient(floor_app.url, crypto.generate_private_key()) as client:
-            rows += await measure_get_colony(
-                "floor: bare ASGI + signature", client, floor_app.pid, sizes
+    for i, stack in enumerate(floor_servers.floors(sys.executable)):
+        if stack.missing:
+            log(f"floor: {stack.name} skipped: {stack.missing}")
+            hint = f"{stack.missing} (.venv/bin/pip install -e '.[bench]')"
+            rows.append(
+                Result(stack.name, "", 0.0, "", hint, shown="skipped", data={"skipped": True})
             )
-    finally:
-        floor_app.stop()
-    async with colonies_server(run, name="getcolony") as server, server.client() as client:
+            continue
+        port, log_path = free_port(), data_dir / f"floor-{i}.log"
+        floor_app = ServerProcess(stack.name, stack.argv(HOST, port), port, log_path)
+        pids: list[int] = []
+        try:
+            await floor_app.start()
+            pids = floor_servers.process_tree(floor_app.pid)  # granian: supervisor + worker
+            log(f"floor: {sizes.requests} requests to {stack.name}")
+            async with api_client(floor_app.url, crypto.generate_private_key()) as client:
+                rows += await measure_get_colony(stack.name, client, pids, sizes)
+        finally:
+            floor_app.stop()
+            for pid in pids[1:]:  # a worker its supervisor left behind (only after a SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    async with (
+        colonies_server(run, name="getcolony") as server,
+        api_client(server.url, server.keys.member) as client,
+    ):
         log(f"floor: {sizes.requests} getcolonymsg to the real server")
         rows += await measure_get_colony("getcolony (real server)", client, server.pid, sizes)
     return rows
