@@ -26,7 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import browser, depth, large, latency, replicas, throughput
+from bench import browser, connections, depth, large, latency, replicas, throughput
 from bench.common import FULL, QUICK, REPO, Result, Run, log, quiet_machine
 from colonies import crypto
 
@@ -41,6 +41,10 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "large": (large.large, "one ~7 MB submit, and /health latency while several run"),
     "depth": (depth.depth, "assign latency and memory with 1k/100k/1M WAITING (alias: memory)"),
     "browser": (browser.browser, "one headless Chromium tab: ready, registered, processes/s"),
+    "connections": (
+        connections.connections,
+        "10,000 (--quick 1,000) executors long-polling at once on /api and /rpc",
+    ),
     "go": (replicas.go, "drain K = 10, 50 on ours (--store, --replicas) and the Go reference"),
     "scale": (replicas.scale, "drain K = 10, 50 on PostgreSQL: 1 replica vs N (2 by default)"),
     "xdispatch": (replicas.xdispatch, "dispatch across replicas: long-poll on B, submit on A"),

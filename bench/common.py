@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -72,6 +73,9 @@ class Sizes:
     warmup: int = 200
     idle_seconds: float = 3.0  # memory and CPU of a server nobody calls
     quiet_patience: float = 60.0  # s to wait for other processes to calm down, per scenario
+    connections: int = 10_000  # executors long-polling at once (half /api, half /rpc)
+    connections_samples: int = 500  # dispatch samples while they wait
+    connections_burst: int = 2000  # processes submitted at once, drained by them
 
 
 FULL = Sizes()
@@ -93,6 +97,9 @@ QUICK = Sizes(
     warmup=30,
     idle_seconds=1.0,
     quiet_patience=1.0,
+    connections=1000,
+    connections_samples=100,
+    connections_burst=300,
 )
 
 
@@ -193,6 +200,22 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def raise_open_files(needed: int) -> int:
+    """Raise this process's soft open-files limit (``ulimit -n``) to ``needed``, so that it and
+    the servers it starts afterwards (children inherit it) can hold that many sockets; the
+    limit now in force. A hard limit below ``needed`` is a RuntimeError that says so."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise RuntimeError(
+            f"the open-files hard limit is {hard}, {needed} are needed: raise it "
+            "(ulimit -Hn, LimitNOFILE=, docker --ulimit nofile=...; docs/deploy.md)"
+        )
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        return needed
+    return soft
 
 
 def machine_busy_seconds() -> float:

@@ -27,6 +27,7 @@ SCENARIOS = {
     "browser: echo",
     "browser: page load",
     "browser: Start",
+    "connections: ",
 }
 
 

@@ -218,6 +218,9 @@ async def test_a_poller_that_hangs_up_never_keeps_a_process(live: LiveServer) ->
             await writer.drain()
             await eventually(lambda: pollers_waiting(live) == 1)  # the poll is waiting now
             writer.close()
+            # Closed means the FIN has left: the client's socket closes a loop turn after
+            # close(), and the submit (a frame on an open /rpc socket) could otherwise go first.
+            await writer.wait_closed()
             process = await client.submit(spec())
             await eventually(lambda: pollers_waiting(live) == 0)
             # Claimed in the race, it goes back to the queue just after the poll ends.

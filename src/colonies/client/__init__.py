@@ -14,6 +14,7 @@ from colonies.client._base import ClientConfig, from_env
 from colonies.client._sync import Client
 from colonies.client._transports import (
     AsyncHTTPTransport,
+    AsyncSocketTransport,
     AsyncTransport,
     AsyncWebSocket,
     HTTPXTransport,
@@ -26,6 +27,7 @@ from colonies.client._transports import (
 __all__ = [
     "AsyncClient",
     "AsyncHTTPTransport",
+    "AsyncSocketTransport",
     "AsyncTransport",
     "AsyncWebSocket",
     "Client",

@@ -14,9 +14,11 @@ from colonies.client import _requests as r
 from colonies.client._base import BaseClient
 from colonies.client._transports import (
     AsyncHTTPTransport,
+    AsyncSocketTransport,
     AsyncTransport,
     AsyncWebSocket,
     WebSocketClosed,
+    rpc_socket_enabled,
 )
 from colonies.errors import TransportError
 from colonies.fs import ops as fsops
@@ -46,11 +48,15 @@ T = TypeVar("T")
 class AsyncClient(BaseClient[AsyncTransport]):
     """``Client`` for asyncio: same constructor, methods and docs; every method is awaited.
 
-    ``transport`` defaults to ``AsyncHTTPTransport``; use ``async with`` to close it.
+    ``transport`` defaults to ``AsyncSocketTransport``: requests go as frames on one WebSocket
+    to the server's ``/rpc`` (about half the client CPU of ``POST /api``), or by ``POST /api``
+    to servers without it (the Go server). ``COLONIES_RPC_SOCKET=false`` in the environment,
+    or ``transport=AsyncHTTPTransport()``, keeps every request on ``POST /api``. Use
+    ``async with`` (or ``close_transport``) to close the socket and connections.
     """
 
     def _default_transport(self) -> AsyncTransport:
-        return AsyncHTTPTransport()
+        return AsyncSocketTransport() if rpc_socket_enabled() else AsyncHTTPTransport()
 
     async def __aenter__(self) -> Self:
         return self

@@ -9,8 +9,6 @@ its wake-up (its client went away, or it found other work first) hands it to the
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections import deque
 from dataclasses import dataclass, field
 
 from colonies.model import Process
@@ -66,21 +64,24 @@ class Waiter:
 
 
 class Dispatcher:
-    """Waiters per (colony, executor type), oldest first, so wake-ups go round the pollers."""
+    """Waiters per (colony, executor type), oldest first, so wake-ups go round the pollers.
+
+    Each queue is an insertion-ordered dict used as a set: a poll that ends (answered, timed
+    out, hung up) leaves in O(1), which matters with thousands of executors polling at once.
+    """
 
     def __init__(self) -> None:
-        self._waiters: dict[tuple[str, str], deque[Waiter]] = {}
+        self._waiters: dict[tuple[str, str], dict[Waiter, None]] = {}
 
     def register(self, waiter: Waiter) -> None:
-        self._waiters.setdefault((waiter.colonyname, waiter.executortype), deque()).append(waiter)
+        self._waiters.setdefault((waiter.colonyname, waiter.executortype), {})[waiter] = None
 
     def unregister(self, waiter: Waiter) -> None:
         """Forget ``waiter``; pass its wake-up on if it got one and did not use it."""
         key = (waiter.colonyname, waiter.executortype)
         queue = self._waiters.get(key)
-        if queue is not None:
-            with contextlib.suppress(ValueError):  # already removed by signal()
-                queue.remove(waiter)
+        if queue is not None and waiter in queue:  # not if signal() or wake_all() took it
+            del queue[waiter]
             if not queue:
                 del self._waiters[key]
         if waiter.woken.done() and not waiter.woken.cancelled() and not waiter.used:
@@ -94,7 +95,7 @@ class Dispatcher:
         for waiter in queue:
             if not waiter.woken.done() and waiter.accepts(wake):
                 waiter.woken.set_result(wake)
-                queue.remove(waiter)
+                del queue[waiter]
                 return True
         return False
 

@@ -7,11 +7,17 @@ from colonies.client._transports.base import (
     WebSocket,
     WebSocketClosed,
 )
-from colonies.client._transports.default import AsyncHTTPTransport, HTTPXTransport
+from colonies.client._transports.default import (
+    AsyncHTTPTransport,
+    AsyncSocketTransport,
+    HTTPXTransport,
+    rpc_socket_enabled,
+)
 from colonies.client._transports.mock import MockTransport
 
 __all__ = [
     "AsyncHTTPTransport",
+    "AsyncSocketTransport",
     "AsyncTransport",
     "AsyncWebSocket",
     "HTTPXTransport",
@@ -19,4 +25,5 @@ __all__ = [
     "Transport",
     "WebSocket",
     "WebSocketClosed",
+    "rpc_socket_enabled",
 ]
