@@ -28,6 +28,7 @@ from rich.table import Table
 
 from bench import browser, connections, depth, large, latency, replicas, throughput
 from bench.common import FULL, QUICK, REPO, Result, Run, log, quiet_machine
+from bench.goals import judge
 from colonies import crypto
 
 Scenario = Callable[[Run], Coroutine[Any, Any, list[Result]]]
@@ -189,9 +190,11 @@ def table(results: list[Result], facts: dict[str, Any], quick: bool) -> Table:
     out.add_column("Parameters", overflow="fold")
     out.add_column("Result", justify="right", no_wrap=True)
     out.add_column("Unit", no_wrap=True)
+    out.add_column("Goal", overflow="fold")
     out.add_column("Notes", overflow="fold")
     for r in results:
-        out.add_row(r.scenario, r.params, r.display(), r.unit, r.notes)
+        goal = r.goal if r.met is None else f"[{'green' if r.met else 'red'}]{r.goal}[/]"
+        out.add_row(r.scenario, r.params, r.display(), r.unit, goal, r.notes)
     return out
 
 
@@ -220,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"scratch dir kept: {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+    judge(results)
     facts["total_seconds"] = round(time.perf_counter() - started, 1)
     log(f"all done in {facts['total_seconds']:.0f} s")
     document = {"machine": facts, "quick": args.quick, "results": [r.to_dict() for r in results]}

@@ -19,15 +19,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, Literal, Self
 
 import aiohttp
 from rich.console import Console
 
 from colonies import crypto
-from colonies.client import AsyncClient
+from colonies.client import AsyncClient, AsyncHTTPTransport, AsyncSocketTransport
 from colonies.model import Colony, Conditions, Executor, FunctionSpec
 
+# How a load generator's client sends its requests (``new_client``).
+Via = Literal["api", "rpc"]
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 COLONY = "dev"
@@ -115,6 +117,8 @@ class Result:
     notes: str = ""
     shown: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    goal: str = ""  # set by bench.goals.judge: each goal for this row, ✓ or ✗
+    met: bool | None = None  # None: no goal applies
 
     def display(self) -> str:
         if self.shown:
@@ -129,6 +133,8 @@ class Result:
             "unit": self.unit,
             "shown": self.display(),
             "notes": self.notes,
+            "goal": self.goal,
+            "met": self.met,
             **self.data,
         }
 
@@ -470,8 +476,8 @@ class Server:
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes]
 
-    def client(self, prvkey: str | None = None, replica: int = 0) -> AsyncClient:
-        return AsyncClient(self.url_for(replica), prvkey or self.keys.member)
+    def client(self, prvkey: str | None = None, replica: int = 0, via: Via = "rpc") -> AsyncClient:
+        return new_client(self.url_for(replica), prvkey or self.keys.member, via)
 
     def meter(self) -> Meter:
         return Meter(self.pids, self.pg)
@@ -631,16 +637,29 @@ async def new_executors(server: Server, count: int, executortype: str) -> list[s
 
 
 @contextlib.asynccontextmanager
-async def clients(url: str | Server, prvkeys: Iterable[str]) -> AsyncIterator[list[AsyncClient]]:
+async def clients(
+    url: str | Server, prvkeys: Iterable[str], via: Via = "rpc"
+) -> AsyncIterator[list[AsyncClient]]:
     """One ``AsyncClient`` (own connection pool) per key, closed afterwards. Given a
     ``Server``, client ``i`` goes to replica ``i % N``."""
     prvkeys = list(prvkeys)
     urls = [url.url_for(i) if isinstance(url, Server) else url for i in range(len(prvkeys))]
-    opened = [AsyncClient(u, key) for u, key in zip(urls, prvkeys, strict=True)]
+    opened = [new_client(u, key, via) for u, key in zip(urls, prvkeys, strict=True)]
     try:
         yield opened
     finally:
         await asyncio.gather(*(c.close_transport() for c in opened), return_exceptions=True)
+
+
+def new_client(url: str, prvkey: str, via: Via = "rpc") -> AsyncClient:
+    """An ``AsyncClient`` pinned to one transport: ``"rpc"`` frames on the ``/rpc`` WebSocket
+    (the SDK's default; a server without it gets ``POST /api``), ``"api"`` every request a
+    ``POST /api`` (what the Go CLI and pycolonies send)."""
+    transport = AsyncSocketTransport() if via == "rpc" else AsyncHTTPTransport()
+    return AsyncClient(url, prvkey, transport=transport)
+
+
+VIA_NAMES: dict[Via, str] = {"api": "POST /api", "rpc": "/rpc WebSocket"}
 
 
 def echo_spec(executortype: str, i: int = 0) -> FunctionSpec:

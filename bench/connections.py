@@ -488,7 +488,7 @@ def rows(m: Measured, tally: Tally) -> list[Result]:
             params,
             megabytes(m.waiting_rss),
             "MiB",
-            f"goal ≤ 1,024 MiB; {megabytes(m.idle_rss):.0f} MiB idle with them registered, "
+            f"{megabytes(m.idle_rss):.0f} MiB idle with them registered, "
             f"≈ {per_waiter / 1024:.0f} KiB per waiting executor; after the burst "
             f"{megabytes(m.after_rss):.0f} MiB; load generator {megabytes(m.client_rss):.0f} "
             f"MiB; registered in {m.registered_s:.1f} s, all waiting {m.ramp_s:.1f} s later",
@@ -507,7 +507,7 @@ def rows(m: Measured, tally: Tally) -> list[Result]:
             "connections: dispatch latency (submit returned → assign reply arrived)",
             f"{plural(n, 'idle executor')}, {len(all_samples)} samples one at a time",
             all_samples,
-            f"goal p99 ≤ 10 ms; max {dispatch_max:.1f} ms; {transport_split(m.samples)}; "
+            f"max {dispatch_max:.1f} ms; {transport_split(m.samples)}; "
             f"{m.dispatch.notes()}{client_note(m.dispatch.client_share)}",
             executors=n,
             by_transport_ms={t: summarize(s) for t, s in m.samples.items() if s},
@@ -543,6 +543,11 @@ def rows(m: Measured, tally: Tally) -> list[Result]:
             "processes",
             f"0 duplicates, 0 missing; server: all successful; long-polls ended empty (404) "
             f"{tally.timeouts:,}; client errors: {errors or 'none'}",
-            data={"timeouts": tally.timeouts, "errors": dict(tally.errors)},
+            data={
+                "timeouts": tally.timeouts,
+                "errors": dict(tally.errors),
+                "duplicates": 0,  # checked above: the scenario fails otherwise
+                "missing": 0,
+            },
         ),
     ]

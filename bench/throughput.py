@@ -15,12 +15,14 @@ from bench.common import (
     COLONY,
     CONCURRENCY,
     HOST,
+    VIA_NAMES,
     Meter,
     Result,
     Run,
     Server,
     ServerProcess,
     Sizes,
+    Via,
     Window,
     cancel_all,
     clients,
@@ -29,6 +31,7 @@ from bench.common import (
     free_port,
     latency_result,
     log,
+    new_client,
     new_executors,
     plural,
     rate_timeout,
@@ -36,12 +39,13 @@ from bench.common import (
     until_set,
 )
 from colonies import crypto
-from colonies.client import AsyncClient, AsyncHTTPTransport
+from colonies.client import AsyncClient
 from colonies.errors import NoProcessAvailable
 
 PG_CPU_GOAL_MS = 1.0  # issue 9: PostgreSQL CPU per completed process (Go reference ~4.7 ms)
 STALL = 30.0  # s without a single close before an end-to-end run is declared stuck
 POLL_TIMEOUT = 1  # s, the executors' long-poll in the end-to-end runs
+VIAS: tuple[Via, ...] = ("api", "rpc")  # submit and end-to-end run by each transport
 
 
 async def flood(
@@ -107,12 +111,6 @@ async def measure_get_colony(
     ]
 
 
-def api_client(url: str, prvkey: str) -> AsyncClient:
-    """A client whose every request is a ``POST /api`` (the SDK's default would try ``/rpc``):
-    the floor compares HTTP stacks."""
-    return AsyncClient(url, prvkey, transport=AsyncHTTPTransport())
-
-
 async def floor(run: Run) -> list[Result]:
     """Signed getcolonymsg against each HTTP stack's bare floor (``bench/floor_servers.py``:
     uvicorn, granian, a raw asyncio protocol), then against the real server, in the same run."""
@@ -134,7 +132,7 @@ async def floor(run: Run) -> list[Result]:
             await floor_app.start()
             pids = floor_servers.process_tree(floor_app.pid)  # granian: supervisor + worker
             log(f"floor: {sizes.requests} requests to {stack.name}")
-            async with api_client(floor_app.url, crypto.generate_private_key()) as client:
+            async with new_client(floor_app.url, crypto.generate_private_key(), "api") as client:
                 rows += await measure_get_colony(stack.name, client, pids, sizes)
         finally:
             floor_app.stop()
@@ -143,7 +141,7 @@ async def floor(run: Run) -> list[Result]:
                     os.kill(pid, signal.SIGKILL)
     async with (
         colonies_server(run, name="getcolony") as server,
-        api_client(server.url, server.keys.member) as client,
+        new_client(server.url, server.keys.member, "api") as client,
     ):
         log(f"floor: {sizes.requests} getcolonymsg to the real server")
         rows += await measure_get_colony("getcolony (real server)", client, server.pid, sizes)
@@ -151,20 +149,28 @@ async def floor(run: Run) -> list[Result]:
 
 
 async def submit(run: Run) -> list[Result]:
-    """Submit alone: nobody assigns, the queue just grows (requests spread over replicas)."""
+    """Submit alone: nobody assigns, the queue just grows (requests spread over replicas); by
+    ``POST /api`` and by frames on ``/rpc``, each on a fresh server."""
     count = run.sizes.submit_processes
-    async with colonies_server(run, name="submit") as server:
-        members = [server.keys.member] * len(server.processes)
-        async with clients(server, members) as submitters:
-            log(f"submit: {count} processes")
-            window = await flood(
-                server.meter(),
-                count,
-                run.sizes.warmup,
-                lambda i: submitters[i % len(submitters)].submit(echo_spec("nobody", i)),
-            )
-    params = f"{count:,} processes, {CONCURRENCY} in flight{replicas_note(server)}"
-    return [rate_row("submit throughput", params, count, window, "processes/s")]
+    rows = []
+    for via in VIAS:
+        async with colonies_server(run, name=f"submit-{via}") as server:
+            members = [server.keys.member] * len(server.processes)
+            async with clients(server, members, via) as submitters:
+                log(f"submit: {count} processes by {VIA_NAMES[via]}")
+                window = await flood(
+                    server.meter(),
+                    count,
+                    run.sizes.warmup,
+                    lambda i: submitters[i % len(submitters)].submit(echo_spec("nobody", i)),
+                )
+        params = f"{count:,} processes, {CONCURRENCY} in flight, {VIA_NAMES[via]}" + replicas_note(
+            server
+        )
+        row = rate_row("submit throughput", params, count, window, "processes/s")
+        row.data["via"] = via
+        rows.append(row)
+    return rows
 
 
 def replicas_note(server: Server) -> str:
@@ -237,13 +243,21 @@ async def pipeline(
 
 
 async def drain(
-    server: Server, k: int, count: int, warmup: int, meter: Meter | None = None
+    server: Server,
+    k: int,
+    count: int,
+    warmup: int,
+    meter: Meter | None = None,
+    via: Via = "api",
 ) -> Window:
     """``count`` processes through K fresh executors (executor ``i`` on replica ``i % N``, one
     submitter client per replica, requests spread round-robin); the measured window."""
     keys = await new_executors(server, k, "e2e")
     members = [server.keys.member] * len(server.processes)
-    async with clients(server, members) as submitters, clients(server, keys) as executors:
+    async with (
+        clients(server, members, via) as submitters,
+        clients(server, keys, via) as executors,
+    ):
         await pipeline(submitters, executors, min(warmup, count), "e2e")
         log(f"e2e: {count} processes, K={k}, {plural(len(server.processes), 'replica')}")
         meter = meter or server.meter()
@@ -251,15 +265,17 @@ async def drain(
     return meter.window
 
 
-def drain_row(scenario: str, server: Server, k: int, count: int, window: Window) -> Result:
+def drain_row(
+    scenario: str, server: Server, k: int, count: int, window: Window, via: Via = "api"
+) -> Result:
     pg_ms = window.pg_cpu / count * 1000
     notes = f"{window.notes()}; {window.per_process_ms(count)}"
     if server.pg is not None:
         notes += f" (goal PostgreSQL ≤ {PG_CPU_GOAL_MS:g} ms: {verdict(pg_ms <= PG_CPU_GOAL_MS)})"
     return Result(
         scenario,
-        f"{count:,} processes, K = {plural(k, 'executor')}, {CONCURRENCY} submitters"
-        + replicas_note(server),
+        f"{count:,} processes, K = {plural(k, 'executor')}, {CONCURRENCY} submitters, "
+        f"{VIA_NAMES[via]}" + replicas_note(server),
         count / window.wall,
         "processes/s",
         notes,
@@ -268,6 +284,7 @@ def drain_row(scenario: str, server: Server, k: int, count: int, window: Window)
             "count": count,
             "executors": k,
             "replicas": len(server.processes),
+            "via": via,
             "server_cpu_ms_per_process": window.server_cpu / count * 1000,
             "pg_cpu_ms_per_process": pg_ms,
         },
@@ -279,11 +296,13 @@ def verdict(met: bool) -> str:
 
 
 async def e2e(run: Run) -> list[Result]:
-    """End to end with K executors, each K on a fresh server."""
+    """End to end with K executors by each transport, each (K, transport) on a fresh server."""
     count = run.sizes.e2e_processes
     rows = []
-    for k in run.sizes.e2e_executors:
-        async with colonies_server(run, name=f"e2e-{k}") as server:
-            window = await drain(server, k, count, run.sizes.warmup)
-        rows.append(drain_row("end-to-end (submit → assign → close)", server, k, count, window))
+    for via in VIAS:
+        for k in run.sizes.e2e_executors:
+            async with colonies_server(run, name=f"e2e-{k}-{via}") as server:
+                window = await drain(server, k, count, run.sizes.warmup, via=via)
+            scenario = "end-to-end (submit → assign → close)"
+            rows.append(drain_row(scenario, server, k, count, window, via))
     return rows

@@ -789,6 +789,7 @@ def test_exported_names() -> None:
     assert sorted(colonies.client.__all__) == [
         "AsyncClient",
         "AsyncHTTPTransport",
+        "AsyncSocketTransport",
         "AsyncTransport",
         "AsyncWebSocket",
         "Client",

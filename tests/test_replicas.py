@@ -24,7 +24,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from colonies import crypto, rpc
-from colonies.client import AsyncClient, Client
+from colonies.client import AsyncClient, AsyncHTTPTransport, Client
 from colonies.errors import NoProcessAvailable, ServerError, TransportError
 from colonies.model import (
     Colony,
@@ -47,13 +47,13 @@ COLONIES = [sys.executable, "-m", "colonies.cli"]
 class Replica:
     """One ``colonies server start`` process on the shared database."""
 
-    def __init__(self, database: str, serverid: str, log: Path) -> None:
+    def __init__(self, database: str, serverid: str, log: Path, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("w")
         argv = [*COLONIES, "server", "start", "--database", database, "--port", str(self.port)]
         self.proc = subprocess.Popen(
-            [*argv, "--serverid", serverid, "--log-level", "info"],
+            [*argv, "--serverid", serverid, "--log-level", "info", *extra],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")},
@@ -95,10 +95,13 @@ class Cluster:
         self.colony = Identity(crypto.generate_private_key())
         self.replicas: list[Replica] = []
 
-    def start(self, count: int) -> list[Replica]:
+    def start(self, count: int, *extra: str) -> list[Replica]:
         started = [
             Replica(
-                self.database, self.server.id, self.tmp / f"replica-{len(self.replicas) + i}.log"
+                self.database,
+                self.server.id,
+                self.tmp / f"replica-{len(self.replicas) + i}.log",
+                *extra,
             )
             for i in range(count)
         ]
@@ -570,3 +573,80 @@ def test_a_cron_fires_once_per_interval_across_a_leader_change(cluster: Cluster)
     assert len(after) >= len(before) + 3, (before, after)  # the new leader carried on
     gaps = [b - a for a, b in itertools.pairwise(after)]
     assert min(gaps) > 0.5 * NS, gaps  # never two firings of one slot
+
+
+# --- --workers N: one port, several processes (SO_REUSEPORT) -------------------------------
+
+
+def workers_of(replica: Replica) -> list[int]:
+    """The worker processes under ``--workers`` (multiprocessing's resource tracker aside)."""
+    pid = replica.proc.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(c)
+        for c in children
+        if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
+    ]
+
+
+def open_sockets(pid: int) -> int:
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+
+
+def test_workers_share_one_port_and_wake_each_others_long_polls(cluster: Cluster) -> None:
+    [server] = cluster.start(1, "--workers", "2")
+    workers = workers_of(server)
+    assert len(workers) == 2, workers
+    before = {pid: open_sockets(pid) for pid in workers}
+    count = 24
+    keys = [cluster.executor(server.url, f"w{i}") for i in range(count)]
+
+    async def scenario() -> tuple[list[str], dict[int, int]]:
+        # One connection per executor (POST /api, a pool each): the kernel spreads them.
+        polling = [AsyncClient(server.url, k.prvkey, transport=AsyncHTTPTransport()) for k in keys]
+        try:
+            polls = [asyncio.create_task(c.assign("dev", 20)) for c in polling]
+            deadline = time.monotonic() + 10
+            while sum(open_sockets(p) - before[p] for p in workers) < count:
+                assert time.monotonic() < deadline, "the long-polls did not all connect"
+                await asyncio.sleep(0.05)
+            held = {pid: open_sockets(pid) - before[pid] for pid in workers}
+            async with AsyncClient(server.url, cluster.member.prvkey) as submitter:
+                for _ in range(count):  # each submit on one worker, each wakes one poll
+                    await submitter.submit(spec())
+            processes = await asyncio.gather(*polls)
+            return [p.processid for p in processes], held
+        finally:
+            for client in polling:
+                await client.close_transport()
+
+    assigned, held = asyncio.run(scenario())
+    assert len(set(assigned)) == count  # every poll got a process of its own
+    assert all(n > 0 for n in held.values()), held  # both workers took connections
+
+
+def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(cluster: Cluster) -> None:
+    [server] = cluster.start(1, "--workers", "2")
+    first = workers_of(server)
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while len(now := workers_of(server)) < 2 or first[0] in now:
+        assert time.monotonic() < deadline, f"no new worker: {now}"
+        time.sleep(0.1)
+    server.wait_ready()
+    with Client(server.url, cluster.member.prvkey) as client:
+        assert client.submit(spec()).state == ProcessState.WAITING
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(20) == 0
+    for pid in now:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_workers_need_postgresql(tmp_path: Path) -> None:
+    argv = [*COLONIES, "server", "start", "--workers", "2", "--data-dir", str(tmp_path)]
+    run = subprocess.run(
+        [*argv, "--serverid", "ab" * 32], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode != 0
+    assert "--workers above 1 needs PostgreSQL" in run.stderr

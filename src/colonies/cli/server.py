@@ -14,6 +14,7 @@ from colonies.cli.output import done, fail, fields, print_json, print_statistics
 from colonies.server.context import ServerConfig
 from colonies.server.logs import FORMATS
 from colonies.server.runner import DatabaseUnavailable, TLSFiles, open_server_store, serve
+from colonies.server.workers import serve_workers
 from colonies.web.dashboard_routes import dashboard_routes
 
 app = typer.Typer(
@@ -66,6 +67,13 @@ def start(
         envvar=["COLONIES_TLSKEY", "COLONIES_SERVER_HTTP_TLS_KEY"],
         help="PEM private key of --tls-cert.",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        envvar="COLONIES_SERVER_WORKERS",
+        min=1,
+        help="Server processes on the one port (SO_REUSEPORT), one per core; needs PostgreSQL.",
+    ),
 ) -> None:
     """Start a server: on PostgreSQL when configured (--database or --dbhost; the database is
     created if missing), otherwise on an embedded SQLite store in the data directory."""
@@ -75,10 +83,15 @@ def start(
         tls = TLSFiles.of(tls_cert, tls_key)
     except ValueError as e:
         fail(str(e))
-    try:
-        store, stored_id = open_server_store(
-            settings(database, dbhost, dbport, dbuser, dbpassword, dbname), data_dir
+    database_settings = settings(database, dbhost, dbport, dbuser, dbpassword, dbname)
+    postgres_url = database_settings.postgres_url()
+    if workers > 1 and postgres_url is None:
+        fail(
+            "--workers above 1 needs PostgreSQL (--database or --dbhost): workers wake each "
+            "other's long-polls through it, which an SQLite file cannot do"
         )
+    try:
+        store, stored_id = open_server_store(database_settings, data_dir)
     except DatabaseUnavailable as e:
         fail(str(e))
     if not serverid and not stored_id:
@@ -88,6 +101,20 @@ def start(
     except ValueError as e:
         fail(str(e))
     config.host, config.port, config.server_id = host, port, serverid
+    if workers > 1 and postgres_url is not None:
+        try:
+            status = serve_workers(
+                workers,
+                postgres_url,
+                config,
+                web=dashboard_routes,
+                log_level=log_level,
+                log_format=log_format,
+                tls=tls,
+            )
+        except OSError as e:
+            fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        raise typer.Exit(status)
     web = dashboard_routes()  # /dashboard/ (and / leading to it): signs in the browser
     serve(store, config, web=web, log_level=log_level, log_format=log_format, tls=tls)
 

@@ -175,8 +175,10 @@ def serve(
     log_level: str = "warning",
     log_format: str = "text",
     tls: TLSFiles | None = None,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; the store is closed on shutdown. With ``tls``, HTTPS/WSS."""
+    """Serve until SIGINT/SIGTERM; the store is closed on shutdown. With ``tls``, HTTPS/WSS.
+    ``sockets``: listen on these (``--workers``) rather than binding ``config.host:port``."""
     log_config = logs.configure(log_level, log_format)
     app = create_app(store, config, web=web)
     DrainingServer(
@@ -192,4 +194,4 @@ def serve(
             timeout_graceful_shutdown=2,
             ws_ping_interval=20,
         )
-    ).run()
+    ).run(sockets=sockets)

@@ -8,6 +8,7 @@ httpx, aiohttp and websockets are imported inside the methods, never at module l
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -101,6 +102,16 @@ def failure_reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+@functools.cache
+def _httpx_default_context() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process: httpx builds one per ``Client``
+    (loading every CA certificate, ~25 ms here), which each CLI command would pay, though
+    most speak plain HTTP."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 class HTTPXTransport:
     """``httpx.Client`` for requests and ``websockets.sync`` for subscriptions.
 
@@ -113,7 +124,8 @@ class HTTPXTransport:
         import httpx
 
         self._verify = default_verify() if verify is None else verify
-        self._http: httpx.Client = httpx.Client(verify=self._verify)
+        tls = _httpx_default_context() if self._verify is True else self._verify
+        self._http: httpx.Client = httpx.Client(verify=tls)
 
     def post(self, url: str, body: str, timeout: float | None) -> tuple[int, str]:
         import httpx
