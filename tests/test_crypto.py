@@ -359,3 +359,23 @@ def test_high_s_twin_always_rejected(prvkey: str, message: str) -> None:
     for name in BACKENDS:
         with pytest.raises(SignatureError, match="over half the order"):
             crypto.backend(name).recover_id(message, twin)
+
+
+def test_remembered_small_messages_recover_and_refuse_as_before() -> None:
+    """``recover_id``/``sign`` remember small messages (a long-poll is the same signed bytes
+    each time): the answer is the uncached one, per (message, signature), and a refusal is
+    never remembered as an answer."""
+    alice, bob = crypto.generate_private_key(), crypto.generate_private_key()
+    message = "eyJtc2d0eXBlIjoiYXNzaWducHJvY2Vzc21zZyJ9"
+    by_alice, by_bob = crypto.sign(message, alice), crypto.sign(message, bob)
+    assert (
+        by_alice
+        == crypto.sign(message, alice)
+        == crypto.backend(crypto.BACKEND).sign(message, alice)
+    )
+    for _ in range(2):
+        assert crypto.recover_id(message, by_alice) == crypto.id_from_private_key(alice)
+        assert crypto.recover_id(message, by_bob) == crypto.id_from_private_key(bob)
+        assert crypto.recover_id(message + "x", by_alice) != crypto.id_from_private_key(alice)
+        with pytest.raises(crypto.SignatureError):
+            crypto.recover_id(message, by_alice[:-2] + "07")

@@ -4,6 +4,10 @@
     .venv/bin/python -m bench.profiles.record e2e sqlite 14000 10 e2e-sqlite-k10
     .venv/bin/python -m bench.profiles.record e2e postgres 9000 10 e2e-postgres-k10
     .venv/bin/python -m bench.profiles.record submit sqlite 45000 0 submit-sqlite
+    .venv/bin/python -m bench.profiles.record e2e sqlite 14000 10 e2e-sqlite-k10-rpc rpc
+
+The optional sixth argument is how the load generator's clients send: ``api`` (``POST /api``,
+the default) or ``rpc`` (frames on the ``/rpc`` WebSocket).
 
 A fresh server (bench.common.colonies_server), 300 warm-up processes, then py-spy attached to
 the server's pid (``record -r 200``: a flame graph SVG and the raw collapsed stacks) for the
@@ -25,7 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import throughput
-from bench.common import Run, Sizes, Window, clients, colonies_server, echo_spec, new_executors
+from bench.common import (
+    Run,
+    Sizes,
+    Via,
+    Window,
+    clients,
+    colonies_server,
+    echo_spec,
+    new_executors,
+)
 
 OUT = Path(__file__).parent
 PYSPY = str(Path(sys.executable).with_name("py-spy"))
@@ -61,15 +74,24 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         p.wait(60)
 
 
-async def main(scenario: str, store: str, count: int, k: int, name: str) -> None:
+async def main(scenario: str, store: str, count: int, k: int, name: str, via: Via) -> None:
     run = Run(Sizes(), Path(tempfile.mkdtemp(prefix="profile-")), store=store)
-    result: dict[str, Any] = {"scenario": scenario, "store": store, "count": count, "k": k}
+    result: dict[str, Any] = {
+        "scenario": scenario,
+        "store": store,
+        "count": count,
+        "k": k,
+        "via": via,
+    }
     async with colonies_server(run, name=scenario) as server:
         window: Window
         if scenario == "e2e":
             keys = await new_executors(server, k, "e2e")
             members = [server.keys.member]
-            async with clients(server, members) as subs, clients(server, keys) as executors:
+            async with (
+                clients(server, members, via) as subs,
+                clients(server, keys, via) as executors,
+            ):
                 await throughput.pipeline(subs, executors, 300, "e2e")
                 procs = spy(server.pid, name)
                 await asyncio.sleep(0.5)  # py-spy attached
@@ -78,7 +100,7 @@ async def main(scenario: str, store: str, count: int, k: int, name: str) -> None
                 stop(procs)
                 window = meter.window
         else:
-            async with clients(server, [server.keys.member]) as subs:
+            async with clients(server, [server.keys.member], via) as subs:
 
                 async def submit(i: int) -> None:
                     await subs[0].submit(echo_spec("nobody", i))
@@ -102,4 +124,5 @@ async def main(scenario: str, store: str, count: int, k: int, name: str) -> None
 
 if __name__ == "__main__":
     scenario, store, count, k, name = sys.argv[1:6]
-    asyncio.run(main(scenario, store, int(count), int(k), name))
+    via: Via = "rpc" if sys.argv[6:7] == ["rpc"] else "api"
+    asyncio.run(main(scenario, store, int(count), int(k), name, via))

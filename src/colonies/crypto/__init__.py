@@ -198,11 +198,32 @@ def id_from_private_key(prvkey: str) -> str:
     return _default.id_from_private_key(prvkey)
 
 
+# Small messages are remembered with their signature and signer: an executor's long-poll is
+# the same signed bytes every time (no nonce, RFC 6979 signatures), one request in three of
+# every process it runs, so neither side needs to redo the curve arithmetic for it. Both are
+# pure functions of their arguments; larger messages are not kept (memory).
+MEMO_MAX_MESSAGE = 512
+
+
 def sign(message: str | bytes, prvkey: str) -> str:
     """Sign the base64 payload string as transmitted: 130 hex chars r || s || v, low-s."""
+    if len(message) <= MEMO_MAX_MESSAGE:
+        return _sign_small(message, prvkey, _default)
     return _default.sign(message, prvkey)
 
 
 def recover_id(message: str | bytes, signature: str) -> str:
     """The signer's ID, computed as the Go server does; SignatureError if there is none."""
+    if len(message) <= MEMO_MAX_MESSAGE:
+        return _recover_small(message, signature, _default)
     return _default.recover_id(message, signature)
+
+
+@functools.lru_cache(maxsize=16384)
+def _sign_small(message: str | bytes, prvkey: str, be: Backend) -> str:
+    return be.sign(message, prvkey)
+
+
+@functools.lru_cache(maxsize=16384)
+def _recover_small(message: str | bytes, signature: str, be: Backend) -> str:
+    return be.recover_id(message, signature)  # a SignatureError is raised, never cached
