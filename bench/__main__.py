@@ -47,7 +47,10 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
         "10,000 (--quick 1,000) executors long-polling at once on /api and /rpc",
     ),
     "go": (replicas.go, "drain K = 10, 50 on ours (--store, --replicas) and the Go reference"),
-    "scale": (replicas.scale, "drain K = 10, 50 on PostgreSQL: 1 replica vs N (2 by default)"),
+    "scale": (
+        replicas.scale,
+        "drain K = 10, 50 on PostgreSQL: 1 process vs N replicas vs --workers N (N = 2)",
+    ),
     "xdispatch": (replicas.xdispatch, "dispatch across replicas: long-poll on B, submit on A"),
 }
 # Scenarios that are not part of a default run (they need PostgreSQL or the Go reference).

@@ -29,6 +29,7 @@ from bench.common import (
     echo_spec,
     free_port,
     log,
+    process_tree,
     python_module,
     rate_timeout,
     read_stat,
@@ -70,25 +71,6 @@ FETCH_PROBE = """async (n) => {
 TICKS = "window.__ticks = []; setInterval(() => window.__ticks.push(performance.now()), 50);"
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Playwright's driver, Chromium and its helpers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds per thread name of one process ("main" for its main thread)."""
     totals: dict[str, float] = {}
@@ -108,7 +90,7 @@ def chromium_cpu() -> dict[str, float]:
     def add(label: str, seconds: float) -> None:
         totals[label] = totals.get(label, 0.0) + seconds
 
-    for pid in descendants(os.getpid()):
+    for pid in process_tree(os.getpid())[1:]:
         with contextlib.suppress(OSError):  # gone meanwhile
             # Chromium rewrites its command line into one space-separated string
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

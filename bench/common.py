@@ -224,6 +224,24 @@ def raise_open_files(needed: int) -> int:
     return soft
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (granian's or ``--workers``' workers, Chromium's helpers),
+    from the parent IDs in /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # exited meanwhile
+            continue
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += parents.get(tree[-1], [])
+    return tree
+
+
 def machine_busy_seconds() -> float:
     """CPU-seconds the whole machine has spent not idle (all cores), from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
@@ -474,7 +492,8 @@ class Server:
 
     @property
     def pids(self) -> list[int]:
-        return [p.pid for p in self.processes]
+        """Every server process: each replica and, under ``--workers``, its workers."""
+        return [pid for p in self.processes for pid in process_tree(p.pid)]
 
     def client(self, prvkey: str | None = None, replica: int = 0, via: Via = "rpc") -> AsyncClient:
         return new_client(self.url_for(replica), prvkey or self.keys.member, via)
@@ -564,15 +583,16 @@ async def colonies_server(
     name: str = "server",
     store: str | None = None,
     replicas: int | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[Server]:
     """``colonies server start`` on 127.0.0.1 with a fresh (or pre-seeded) data dir, or with
     ``store="postgres"`` (default: the run's) on a fresh PostgreSQL database, ``replicas``
-    processes on it; then the API bootstrap: colony ``dev`` (server key) and an approved
-    member (colony key)."""
+    processes on it (each with ``--workers``); then the API bootstrap: colony ``dev`` (server
+    key) and an approved member (colony key)."""
     store = store or run.store
     replicas = replicas or (run.replicas if store == "postgres" else 1)
-    if store != "postgres" and replicas != 1:
-        raise ValueError("replicas need the PostgreSQL store")
+    if store != "postgres" and (replicas != 1 or workers != 1):
+        raise ValueError("replicas and workers need the PostgreSQL store")
     data_dir = data_dir or run.fresh_dir(name)
     keys = keys or Keys()
     async with contextlib.AsyncExitStack() as stack:
@@ -587,6 +607,7 @@ async def colonies_server(
                 "colonies.cli",
                 *("server", "start", "--serverid", crypto.id_from_private_key(keys.server)),
                 *("--host", HOST, "--port", str(port), *where),
+                *(("--workers", str(workers)) if workers > 1 else ()),
             )
             log_name = "server.log" if replicas == 1 else f"server-{i}.log"
             processes.append(ServerProcess(f"{name}-{i}", argv, port, data_dir / log_name))

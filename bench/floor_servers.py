@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from importlib.util import find_spec
-from pathlib import Path
 from typing import cast
 
 import httptools
@@ -73,23 +72,6 @@ def floors(python: str) -> list[Floor]:
             ],
         ),
     ]
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (granian's worker), from the parent IDs in /proc."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # exited meanwhile
-            continue
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        parents.setdefault(ppid, []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        tree.append(todo.pop())
-        todo += parents.get(tree[-1], [])
-    return tree
 
 
 # --- the raw protocol ---------------------------------------------------------------------

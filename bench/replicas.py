@@ -194,32 +194,41 @@ async def go(run: Run) -> list[Result]:
 
 
 async def scale(run: Run) -> list[Result]:
-    """The drain load (K = 10, 50) on PostgreSQL with 1 replica, then with ``--replicas``
-    (2 unless more are asked for) on the same machine; the ratio N / 1."""
+    """The drain load (K = 10, 50) on PostgreSQL with 1 server process, then with N of them
+    (``--replicas``, 2 unless more are asked for) on the same machine: as N replicas on their
+    own ports (clients round-robin) and as one server with ``--workers N`` (one port, the
+    kernel spreads the connections); each ratio N / 1."""
     count = run.sizes.e2e_processes
     n = max(2, run.replicas)
     rows: list[Result] = []
+    setups = {"1 process": (1, 1), f"{n} replicas": (n, 1), f"--workers {n}": (1, n)}
     for k in GO_EXECUTORS:
         rates = {}
-        for replicas in (1, n):
+        for setup, (replicas, workers) in setups.items():
             async with colonies_server(
-                run, name=f"scale-{k}-{replicas}", store="postgres", replicas=replicas
+                run,
+                name=f"scale-{k}-{replicas}-{workers}",
+                store="postgres",
+                replicas=replicas,
+                workers=workers,
             ) as server:
                 window = await drain(server, k, count, run.sizes.warmup)
-            rates[replicas] = count / window.wall
-            rows.append(drain_row("scale-out: drain on PostgreSQL", server, k, count, window))
-        ratio = rates[n] / rates[1]
-        rows.append(
-            Result(
-                f"scale-out: {n} replicas / 1",
-                f"K = {plural(k, 'executor')}, {os.cpu_count()} cores",
-                ratio,
-                "x",
-                f"goal ≥ {SCALE_GOAL:g}x (no slower): {verdict(ratio >= SCALE_GOAL * 0.97)}"
-                " (within 3% counts as equal)",
-                data={"executors": k, "replicas": n, "rates": rates},
+            rates[setup] = count / window.wall
+            row = drain_row(f"scale-out: drain on PostgreSQL, {setup}", server, k, count, window)
+            rows.append(row)
+        for setup in list(setups)[1:]:
+            ratio = rates[setup] / rates["1 process"]
+            rows.append(
+                Result(
+                    f"scale-out: {setup} / 1 process",
+                    f"K = {plural(k, 'executor')}, {os.cpu_count()} cores",
+                    ratio,
+                    "x",
+                    f"goal ≥ {SCALE_GOAL:g}x (no slower): {verdict(ratio >= SCALE_GOAL * 0.97)}"
+                    " (within 3% counts as equal)",
+                    data={"executors": k, "processes": n, "rates": rates},
+                )
             )
-        )
     return rows
 
 

@@ -34,6 +34,7 @@ from bench.common import (
     new_client,
     new_executors,
     plural,
+    process_tree,
     rate_timeout,
     run_concurrently,
     until_set,
@@ -130,7 +131,7 @@ async def floor(run: Run) -> list[Result]:
         pids: list[int] = []
         try:
             await floor_app.start()
-            pids = floor_servers.process_tree(floor_app.pid)  # granian: supervisor + worker
+            pids = process_tree(floor_app.pid)  # granian: supervisor + worker
             log(f"floor: {sizes.requests} requests to {stack.name}")
             async with new_client(floor_app.url, crypto.generate_private_key(), "api") as client:
                 rows += await measure_get_colony(stack.name, client, pids, sizes)
