@@ -190,6 +190,13 @@ class TabRun:
         ]
 
 
+async def loaded(page: Any) -> dict[str, Any]:
+    """The page's timings once its worker has said what became of the Python snapshot
+    (``snapshot``: restored from it, saved for the next load, or unsaved)."""
+    await wait_js(page, "colonies.snapshot !== null", READY_TIMEOUT_MS)
+    return dict(await page.evaluate("({...colonies.timings, snapshot: colonies.snapshot})"))
+
+
 def ready_row(params: str, loads: list[dict[str, Any]]) -> Result:
     """Page load -> Python ready (the median load): ``timings.readyAt`` is ms since navigation
     start."""
@@ -200,8 +207,13 @@ def ready_row(params: str, loads: list[dict[str, Any]]) -> Result:
         f"{params}; Pyodide boots in a Web Worker",
         float(timings["readyAt"]),
         "ms",
-        f"worker boot {float(boot):.0f} ms" if boot is not None else "",
-        data={"boot_ms": boot, "ready_ms_all": [float(t["readyAt"]) for t in loads]},
+        (f"worker boot {float(boot):.0f} ms; " if boot is not None else "")
+        + f"Python snapshot: {', '.join(str(t.get('snapshot')) for t in loads)}",
+        data={
+            "boot_ms": boot,
+            "ready_ms_all": [float(t["readyAt"]) for t in loads],
+            "snapshot": [t.get("snapshot") for t in loads],
+        },
     )
 
 
@@ -250,15 +262,17 @@ async def browser(run: Run) -> list[Result]:
                 log("browser: loading /executor/")
                 await page.goto(f"{dev.url}/executor/")
                 await wait_js(page, "colonies.state === 'ready'", READY_TIMEOUT_MS)
-                tab.loaded = await page.evaluate("colonies.timings")
+                tab.loaded = await loaded(page)
                 tab.boot_ticks = await page.evaluate(
                     "window.__ticks.filter((t) => t <= colonies.timings.readyAt)"
                 )
                 for _ in range(run.sizes.browser_reloads):
-                    log("browser: reloading (warm HTTP and code caches)")
+                    # Warm: the page's files in the HTTP cache and the worker's Python
+                    # snapshot saved in IndexedDB (``loaded`` waits for it to be written).
+                    log("browser: reloading (warm HTTP and code caches, Python snapshot)")
                     await page.reload()
                     await wait_js(page, "colonies.state === 'ready'", READY_TIMEOUT_MS)
-                    tab.reloads.append(await page.evaluate("colonies.timings"))
+                    tab.reloads.append(await loaded(page))
                 tab.fetch_ms = await page.evaluate(FETCH_PROBE, FETCH_SAMPLES)
 
                 log(f"browser: submitting {tab.count} echo processes")

@@ -215,6 +215,22 @@ def test_reload_keeps_the_executor_identity(dev: DevServer, page: Page) -> None:
     assert_output(run_function(dev, "add", "5", "3"), "8")
 
 
+def test_a_reload_starts_python_from_the_saved_snapshot(dev: DevServer, page: Page) -> None:
+    """The first load saves a snapshot of Pyodide's memory; a reload restores it instead of
+    booting, and the restored runtime runs functions, JS globals included (browser_info reads
+    ``navigator``)."""
+    open_executor(page, dev)
+    wait_for(page, "colonies.snapshot === 'saved'")
+    page.reload()
+    wait_state(page, "ready", timeout_ms=READY_MS)
+    wait_for(page, "colonies.snapshot === 'restored'")
+    start_executor(page)
+    info = run_function(dev, "browser_info")
+    assert info.returncode == 0, info.stderr
+    assert "HeadlessChrome" in info.stdout
+    assert_output(run_function(dev, "add", "5", "3"), "8")
+
+
 def test_colony_private_key(dev: DevServer, page: Page) -> None:
     """The tutorial's original way: register and self-approve with the colony private key. A key
     that is not the colony owner's is refused first, with a message that says so."""

@@ -51,6 +51,7 @@ const model = {
   pythonVersion: "",
   executorId: "",
   error: null,
+  snapshot: null, // "restored" | "saved" | "unsaved": see worker.mjs
   parameters: {}, // function name -> its required parameters (from the Python side)
   counters: { completed: 0, failed: 0, meanMs: null },
   timings: {
@@ -729,6 +730,16 @@ function onMessage(data) {
       schedule("controls");
       break;
     }
+
+    case "snapshot":
+      // "restored": this load started from the saved snapshot; "saved": the next one will.
+      model.snapshot = data.restored ? "restored" : data.saved ? "saved" : "unsaved";
+      if (!data.restored) {
+        addLog("info", data.saved
+          ? `Python snapshot saved (${(Number(data.bytes) / 1048576).toFixed(0)} MiB): the next load starts faster`
+          : "Python snapshot not saved (no IndexedDB here): every load boots in full");
+      }
+      break;
 
     case "registered": {
       if (model.timings.registeredAt === null) model.timings.registeredAt = performance.now();
