@@ -2,11 +2,14 @@
 // loads the colonies SDK from colonies.zip and runs colonies.browser.start/stop on request.
 // Protocol with the page (app.js): see colonies/browser.py and the page's README section.
 //
-// Python runs from a memory snapshot: a full boot (interpreter start-up, stdlib and colonies
-// imports: ~3 s) ends in a snapshot of Pyodide's memory, which is restored (~0.5 s) and saved
-// to IndexedDB, so that later loads only restore it. The snapshot belongs to one Pyodide
-// version and one colonies.zip (a server with other code or functions makes a new one); if it
-// cannot be read or restored, the worker boots in full and replaces it.
+// Later loads start from a memory snapshot: after the first full boot (interpreter start-up,
+// stdlib and colonies imports: ~3 s), a second worker (this file with ?snapshot) boots again
+// in snapshot mode, takes a snapshot of Pyodide's memory and saves it to IndexedDB; the next
+// load restores it instead of booting (~1 s to ready). A separate worker, because an instance
+// made for a snapshot keeps JS globals at arm's length (`js.navigator.userAgent` fails in it),
+// and after "ready", so the first load is not slowed. The snapshot belongs to one Pyodide
+// version and one colonies.zip (a server with other code or functions makes a new one); one
+// that cannot be read or restored means a full boot, which replaces it.
 import { loadPyodide, version as pyodideVersion } from "./pyodide/pyodide.mjs";
 
 const LIB = "/home/pyodide/colonies-lib";
@@ -78,31 +81,48 @@ function importColonies(py, archive) {
   return py.pyimport("colonies.browser");
 }
 
-async function boot() {
-  self.postMessage({ type: "booting" });
+async function fetchArchive() {
   const response = await fetch(new URL("./colonies.zip", import.meta.url));
   if (!response.ok) throw new Error(`colonies.zip: HTTP ${response.status}`);
-  const archive = new Uint8Array(await response.arrayBuffer());
-  const key = fingerprint(archive);
-  let snapshot = await readSnapshot(key);
-  let restored = snapshot !== null;
-  if (!snapshot) {
-    // A full boot in snapshot mode, then the snapshot is what runs: an instance made for a
-    // snapshot keeps JS globals at arm's length (`js.navigator.userAgent` fails there), and
-    // first and later loads then run the same way.
-    const maker = await loadPyodide({ indexURL: INDEX_URL, _makeSnapshot: true });
-    importColonies(maker, archive);
-    snapshot = maker.makeMemorySnapshot();
-  }
-  let py;
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function restore(archive, snapshot) {
   try {
-    py = await loadPyodide({ indexURL: INDEX_URL, _loadSnapshot: snapshot });
-    browser = importColonies(py, archive);
+    const py = await loadPyodide({ indexURL: INDEX_URL, _loadSnapshot: snapshot });
+    return [py, importColonies(py, archive)];
   } catch (e) {
-    if (!restored) throw e;
     console.warn("colonies: the saved Python snapshot did not restore; booting in full", e);
-    await writeSnapshot(key, new Uint8Array(0)); // an empty snapshot is never read back
-    return boot();
+    return [null, null];
+  }
+}
+
+function saveSnapshotInBackground() {
+  // Reports {type: "snapshot", restored: false, saved, bytes} to the page when done.
+  if (typeof Worker === "undefined" || typeof indexedDB === "undefined") {
+    self.postMessage({ type: "snapshot", restored: false, saved: false, bytes: 0 });
+    return;
+  }
+  const maker = new Worker(new URL("./worker.mjs?snapshot", import.meta.url), { type: "module" });
+  const done = (message) => {
+    self.postMessage(message);
+    maker.terminate();
+  };
+  maker.onmessage = (event) => done(event.data);
+  maker.onerror = () => done({ type: "snapshot", restored: false, saved: false, bytes: 0 });
+}
+
+async function boot() {
+  self.postMessage({ type: "booting" });
+  const archive = await fetchArchive();
+  const snapshot = await readSnapshot(fingerprint(archive));
+  let [py, restored] = [null, false];
+  if (snapshot) [py, browser] = await restore(archive, snapshot);
+  if (py) {
+    restored = true;
+  } else {
+    py = await loadPyodide({ indexURL: INDEX_URL });
+    browser = importColonies(py, archive);
   }
   const runtimeMs = performance.now() - started;
   toPy = (value) => py.toPy(value);
@@ -117,27 +137,45 @@ async function boot() {
     parameters,
     pythonVersion: browser.python_version(),
   });
-  // Before a start, which awaits `booted`; the page shows whether the next load can restore.
-  const saved = restored || (await writeSnapshot(key, snapshot));
-  self.postMessage({ type: "snapshot", restored, saved, bytes: snapshot.length });
+  if (restored) self.postMessage({ type: "snapshot", restored: true, saved: true, bytes: 0 });
+  else saveSnapshotInBackground();
 }
 
-const booted = boot().catch((e) => {
-  self.postMessage({ type: "error", message: `Python runtime failed to boot: ${e.message || e}` });
-  throw e;
-});
+async function makeSnapshot() {
+  // The ?snapshot worker: boot in snapshot mode, import colonies, save, report, end.
+  const archive = await fetchArchive();
+  const py = await loadPyodide({ indexURL: INDEX_URL, _makeSnapshot: true });
+  importColonies(py, archive);
+  const bytes = py.makeMemorySnapshot();
+  const saved = await writeSnapshot(fingerprint(archive), bytes);
+  self.postMessage({ type: "snapshot", restored: false, saved, bytes: bytes.length });
+}
 
-self.onmessage = async (event) => {
-  const message = event.data || {};
-  await booted;
-  if (message.type === "start" && !running) {
-    running = true;
-    try {
-      await browser.start(toPy(message.settings), post);
-    } finally {
-      running = false;
+function serve() {
+  const booted = boot().catch((e) => {
+    self.postMessage({ type: "error", message: `Python runtime failed to boot: ${e.message || e}` });
+    throw e;
+  });
+  self.onmessage = async (event) => {
+    const message = event.data || {};
+    await booted;
+    if (message.type === "start" && !running) {
+      running = true;
+      try {
+        await browser.start(toPy(message.settings), post);
+      } finally {
+        running = false;
+      }
+    } else if (message.type === "stop") {
+      browser.stop();
     }
-  } else if (message.type === "stop") {
-    browser.stop();
-  }
-};
+  };
+}
+
+if (new URL(import.meta.url).searchParams.has("snapshot")) {
+  makeSnapshot().catch(() => {
+    self.postMessage({ type: "snapshot", restored: false, saved: false, bytes: 0 });
+  });
+} else {
+  serve();
+}
