@@ -73,3 +73,29 @@ def test_postgres_store_with_replicas() -> None:
             "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (list(created),)
         ).fetchall()
     assert left == []  # dropped again
+
+
+def test_goals_are_judged_on_the_rows_they_apply_to() -> None:
+    """``bench.goals.judge`` marks each row a goal applies to, ✓ or ✗, and leaves the rest."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from bench.common import Result
+    from bench.goals import judge
+
+    e2e = "end-to-end (submit → assign → close)"
+    fast = Result(e2e, "", 1300.0, "processes/s", data={"via": "api", "executors": 10})
+    fast.data["server_cpu_ms_per_process"] = 0.5
+    slow_rpc = Result(e2e, "", 900.0, "processes/s", data={"via": "rpc", "executors": 50})
+    slow_rpc.data["server_cpu_ms_per_process"] = 1.2
+    one = Result(e2e, "", 400.0, "processes/s", data={"via": "api", "executors": 1})
+    depth = "queue depth: assign latency"
+    shallow = Result(depth, "", 1.0, "ms", data={"depth": 1000})
+    deep = Result(depth, "", 2.5, "ms", data={"depth": 1_000_000})
+    other = Result("getcolony (real server)", "", 5000.0, "req/s")
+    rows = [fast, slow_rpc, one, shallow, deep, other]
+    judge(rows)
+    assert (fast.met, fast.goal) == (True, "≤ 0.6 ms server CPU/process ✓; ≥ 1,200/s ✓")
+    assert (slow_rpc.met, slow_rpc.goal) == (False, "≤ 0.6 ms server CPU/process ✗; ≥ 2,000/s ✗")
+    assert one.goal == "" and one.met is None  # K = 1 has no rate goal, nor CPU data here
+    assert (shallow.met, deep.met, deep.goal) == (None, False, "≤ 2x the 1k p50 ✗")
+    assert (other.met, other.goal) == (None, "")
