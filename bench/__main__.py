@@ -44,7 +44,7 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "browser": (browser.browser, "one headless Chromium tab: ready, registered, processes/s"),
     "connections": (
         connections.connections,
-        "10,000 (--quick 1,000) executors long-polling at once on /api and /rpc",
+        "10,000 (--quick 500) executors long-polling at once on /api and /rpc",
     ),
     "go": (replicas.go, "drain K = 10, 50 on ours (--store, --replicas) and the Go reference"),
     "scale": (

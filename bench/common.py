@@ -99,9 +99,9 @@ QUICK = Sizes(
     warmup=30,
     idle_seconds=1.0,
     quiet_patience=1.0,
-    connections=1000,
-    connections_samples=100,
-    connections_burst=300,
+    connections=500,
+    connections_samples=50,
+    connections_burst=200,
 )
 
 
