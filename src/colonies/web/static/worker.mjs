@@ -46,10 +46,10 @@ async function snapshotStore(mode) {
   return tx.objectStore(DB_STORE);
 }
 
-async function readSnapshot(key) {
+async function readSnapshot() {
+  // The saved record ({ key, bytes }), or null; its key is checked by the caller.
   try {
-    const record = await request((await snapshotStore("readonly")).get("pyodide"));
-    return record && record.key === key && record.bytes.length ? record.bytes : null;
+    return (await request((await snapshotStore("readonly")).get("pyodide"))) || null;
   } catch {
     return null; // no IndexedDB (some private modes): boot in full
   }
@@ -114,8 +114,9 @@ function saveSnapshotInBackground() {
 
 async function boot() {
   self.postMessage({ type: "booting" });
-  const archive = await fetchArchive();
-  const snapshot = await readSnapshot(fingerprint(archive));
+  const [archive, record] = await Promise.all([fetchArchive(), readSnapshot()]);
+  const fits = record && record.key === fingerprint(archive) && record.bytes.length;
+  const snapshot = fits ? record.bytes : null;
   let [py, restored] = [null, false];
   if (snapshot) [py, browser] = await restore(archive, snapshot);
   if (py) {
