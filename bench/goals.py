@@ -42,6 +42,16 @@ def _scenario(prefix: str, **data: object) -> Callable[[Result], bool]:
     return applies
 
 
+def _at_least(limit: float, unit: str, applies: Callable[[Result], bool]) -> Goal:
+    """The row's value must reach ``limit`` (``unit`` as printed after it: "/s")."""
+    return Goal(f"≥ {limit:,.0f}{unit}", applies, lambda r, _: r.value >= limit)
+
+
+def _at_most(limit: float, unit: str, applies: Callable[[Result], bool]) -> Goal:
+    """The row's value must stay at or under ``limit`` (``unit``: " ms", " MiB")."""
+    return Goal(f"≤ {limit:,.0f}{unit}", applies, lambda r, _: r.value <= limit)
+
+
 def _p(r: Result, percentile: str) -> float:
     return float(r.data["latency_ms"][percentile])
 
@@ -59,18 +69,14 @@ GOALS = [
         lambda r, _: r.data["server_cpu_ms_per_process"] <= CPU_MS_PER_PROCESS,
     ),
     *(
-        Goal(
-            f"≥ {rate:,.0f}/s",
+        _at_least(
+            rate,
+            "/s",
             lambda r, via=via: _scenario(E2E, via=via)(r) and r.data.get("executors") in (10, 50),
-            lambda r, _, rate=rate: r.value >= rate,
         )
         for via, rate in (("api", DRAIN_API), ("rpc", DRAIN_RPC))
     ),
-    Goal(
-        f"≥ {SUBMIT_API:,.0f}/s",
-        _scenario("submit throughput", via="api"),
-        lambda r, _: r.value >= SUBMIT_API,
-    ),
+    _at_least(SUBMIT_API, "/s", _scenario("submit throughput", via="api")),
     Goal(
         f"p50 ≤ {DISPATCH_P50_MS:g}, p99 ≤ {DISPATCH_P99_MS:g} ms",
         _scenario("dispatch latency", executors=50),
@@ -81,31 +87,15 @@ GOALS = [
         lambda r: r.scenario == "queue depth: assign latency" and r.data.get("depth", 0) > 1000,
         _depth_ratio,
     ),
-    Goal(
-        f"≥ {BROWSER_RATE:.0f}/s",
-        _scenario("browser: echo throughput"),
-        lambda r, _: r.value >= BROWSER_RATE,
-    ),
-    Goal(
-        f"≤ {BROWSER_READY_MS:,.0f} ms",
+    _at_least(BROWSER_RATE, "/s", _scenario("browser: echo throughput")),
+    _at_most(
+        BROWSER_READY_MS,
+        " ms",
         lambda r: r.scenario == "browser: page load → ready" and "warm" in r.params,
-        lambda r, _: r.value <= BROWSER_READY_MS,
     ),
-    Goal(
-        f"≤ {BROWSER_REGISTERED_MS:,.0f} ms",
-        _scenario("browser: Start → registered"),
-        lambda r, _: r.value <= BROWSER_REGISTERED_MS,
-    ),
-    Goal(
-        f"≤ {BROWSER_FREEZE_MS:,.0f} ms",
-        _scenario("browser: main thread during boot"),
-        lambda r, _: r.value <= BROWSER_FREEZE_MS,
-    ),
-    Goal(
-        f"≤ {CONNECTIONS_RSS_MIB:,.0f} MiB",
-        _scenario("connections: server memory"),
-        lambda r, _: r.value <= CONNECTIONS_RSS_MIB,
-    ),
+    _at_most(BROWSER_REGISTERED_MS, " ms", _scenario("browser: Start → registered")),
+    _at_most(BROWSER_FREEZE_MS, " ms", _scenario("browser: main thread during boot")),
+    _at_most(CONNECTIONS_RSS_MIB, " MiB", _scenario("connections: server memory")),
     Goal(
         f"p99 ≤ {CONNECTIONS_P99_MS:g} ms",
         _scenario("connections: dispatch latency"),

@@ -97,10 +97,14 @@ async function restore(archive, snapshot) {
   }
 }
 
-function saveSnapshotInBackground() {
-  // Reports {type: "snapshot", restored: false, saved, bytes} to the page when done.
+// What the page hears when no snapshot could be saved.
+const UNSAVED = { type: "snapshot", restored: false, saved: false, bytes: 0 };
+
+function saveSnapshotInBackground(archive) {
+  // Reports {type: "snapshot", restored: false, saved, bytes} to the page when done. The maker
+  // gets the same colonies.zip bytes, so its snapshot is saved under this load's fingerprint.
   if (typeof Worker === "undefined" || typeof indexedDB === "undefined") {
-    self.postMessage({ type: "snapshot", restored: false, saved: false, bytes: 0 });
+    self.postMessage(UNSAVED);
     return;
   }
   const maker = new Worker(new URL("./worker.mjs?snapshot", import.meta.url), { type: "module" });
@@ -109,19 +113,19 @@ function saveSnapshotInBackground() {
     maker.terminate();
   };
   maker.onmessage = (event) => done(event.data);
-  maker.onerror = () => done({ type: "snapshot", restored: false, saved: false, bytes: 0 });
+  maker.onerror = () => done(UNSAVED);
+  maker.postMessage({ archive });
 }
 
 async function boot() {
   self.postMessage({ type: "booting" });
   const [archive, record] = await Promise.all([fetchArchive(), readSnapshot()]);
-  const fits = record && record.key === fingerprint(archive) && record.bytes.length;
-  const snapshot = fits ? record.bytes : null;
-  let [py, restored] = [null, false];
-  if (snapshot) [py, browser] = await restore(archive, snapshot);
-  if (py) {
-    restored = true;
-  } else {
+  let py = null;
+  if (record && record.key === fingerprint(archive)) {
+    [py, browser] = await restore(archive, record.bytes);
+  }
+  const restored = py !== null;
+  if (!restored) {
     py = await loadPyodide({ indexURL: INDEX_URL });
     browser = importColonies(py, archive);
   }
@@ -139,12 +143,11 @@ async function boot() {
     pythonVersion: browser.python_version(),
   });
   if (restored) self.postMessage({ type: "snapshot", restored: true, saved: true, bytes: 0 });
-  else saveSnapshotInBackground();
+  else saveSnapshotInBackground(archive);
 }
 
-async function makeSnapshot() {
+async function makeSnapshot(archive) {
   // The ?snapshot worker: boot in snapshot mode, import colonies, save, report, end.
-  const archive = await fetchArchive();
   const py = await loadPyodide({ indexURL: INDEX_URL, _makeSnapshot: true });
   importColonies(py, archive);
   const bytes = py.makeMemorySnapshot();
@@ -174,9 +177,9 @@ function serve() {
 }
 
 if (new URL(import.meta.url).searchParams.has("snapshot")) {
-  makeSnapshot().catch(() => {
-    self.postMessage({ type: "snapshot", restored: false, saved: false, bytes: 0 });
-  });
+  self.onmessage = (event) => {
+    makeSnapshot(event.data.archive).catch(() => self.postMessage(UNSAVED));
+  };
 } else {
   serve();
 }
