@@ -381,7 +381,7 @@ def test_user_commands(pair: Pair) -> None:
     assert pair.same(*add).rc == 0
     duplicate = pair.same(*add)
     assert duplicate.rc != 0 and "A user with name <bob> already exists" in duplicate.err
-    assert [line for line in pair.same("user", "ls").out.splitlines() if "│" in line]
+    assert [line for line in pair.same_rows("user", "ls").out.splitlines() if "│" in line]
     assert "b@x" in pair.same("user", "get", "--name", "bob").out
     pair.same("user", "remove", "--name", "bob")  # no YES: nothing removed
     pair.same("user", "get", "--name", "bob")
@@ -390,7 +390,7 @@ def test_user_commands(pair: Pair) -> None:
     assert go.rc == ours.rc != 0
     assert "Failed to get user, user is nil" in go.err
     assert "Failed to get user, user with name bob not found" in ours.err
-    pair.same("user", "ls")
+    pair.same_rows("user", "ls")
     pair.same("user", "remove", "--name", "bob", stdin="YES\n")
 
 
