@@ -15,13 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from websockets.sync.client import connect as ws_connect
 
 from colonies import crypto, rpc
 from colonies.server import ServerConfig, calls, handlers
 from conftest import VECTORS_PATH, LiveServer, add_executor, post
+from pg import reader
 
 VECTORS = json.loads(VECTORS_PATH.read_text())
 PAYLOAD = base64.b64encode(b'{"msgtype":"getcoloniesmsg"}').decode()
@@ -179,21 +179,19 @@ def test_routes_health_and_cors(live: LiveServer) -> None:
 
 
 @functools.cache
-def _postgres_reader(database: str) -> tuple[psycopg.Connection[Any], tuple[str, ...]]:
-    """One autocommit connection per database under test, and the ``SELECT`` of each table
-    (columns but ``lastheard``, rows in a fixed order): the schema does not change while a test
-    runs, and reading it from ``information_schema`` for every fingerprint cost ~100 ms. The
-    connection ends when the test drops the database (``WITH (FORCE)``)."""
-    pg = psycopg.connect(database, autocommit=True)
-    tables = pg.execute(
+def _postgres_selects(database: str) -> tuple[str, ...]:
+    """The ``SELECT`` of each table (columns but ``lastheard``, rows in a fixed order): the
+    schema does not change while a test runs, and reading it from ``information_schema`` for
+    every fingerprint cost ~100 ms."""
+    tables = reader(database).execute(
         "SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " JOIN pg_attribute a ON a.attrelid = c.oid"
         " WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0"
         " AND NOT a.attisdropped AND a.attname <> 'lastheard'"
         " GROUP BY c.relname ORDER BY c.relname"
-    ).fetchall()
-    return pg, tuple(f'SELECT {columns} FROM "{table}" ORDER BY 1, 2' for table, columns in tables)
+    )
+    return tuple(f'SELECT {columns} FROM "{table}" ORDER BY 1, 2' for table, columns in tables)
 
 
 def store_fingerprint(live: LiveServer) -> str:
@@ -204,8 +202,8 @@ def store_fingerprint(live: LiveServer) -> str:
     """
     digest = hashlib.sha256()
     if live.database.startswith("postgresql://"):
-        pg, selects = _postgres_reader(live.database)
-        for select in selects:
+        pg = reader(live.database)
+        for select in _postgres_selects(live.database):
             for row in pg.execute(select):  # type: ignore[call-overload]
                 digest.update(repr((select, row)).encode())
         return digest.hexdigest()
