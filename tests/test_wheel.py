@@ -209,7 +209,7 @@ def test_base_install_is_the_sdk_alone(base_venv: Venv) -> None:
     out = base_venv.python(
         "import json, sys, importlib.util\n"
         "import colonies, colonies.client, colonies.executor, colonies.model, colonies.workflow\n"
-        f"server = {SERVER_ONLY!r} + ('httpx', 'aiohttp', 'websockets', 'coincurve')\n"
+        f"server = {SERVER_ONLY!r} + ('httpx', 'aiohttp', 'websockets', 'coincurve', 'orjson')\n"
         "print(json.dumps({'file': colonies.__file__,\n"
         "  'loaded': sorted(m for m in sys.modules if m.split('.')[0] in server),\n"
         "  'installed': [m for m in server if importlib.util.find_spec(m)]}))\n"

@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from colonies import rpc
+from colonies import jsoncodec, rpc
 from colonies.rpc import RPCError
 from colonies.server.calls import parse, run
 from colonies.server.context import ServerContext
@@ -98,7 +98,8 @@ def endpoint(
         async def respond(frame_id: Any, status: int, body: str) -> None:
             async with send_lock:
                 with contextlib.suppress(Exception):  # the socket may be gone meanwhile
-                    await ws.send_text(json.dumps({"id": frame_id, "status": status, "body": body}))
+                    frame = {"id": frame_id, "status": status, "body": body}
+                    await ws.send_text(jsoncodec.dumps_text(frame))
 
         async def handle(frame_id: Any, parsed: rpc.Request) -> None:
             reply = await run(ctx, parsed, closed.wait)

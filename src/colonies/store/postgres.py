@@ -31,6 +31,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from colonies import jsoncodec
 from colonies.model import (
     Attribute,
     Blueprint,
@@ -310,8 +311,7 @@ _PROCESS_ORDER = {
 Conn = AsyncConnection[DictRow]
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+_dumps = jsoncodec.dumps_text  # compact JSON text (orjson when installed)
 
 
 def _process(row: DictRow) -> Process:

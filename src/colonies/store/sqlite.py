@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from colonies import jsoncodec
 from colonies.model import (
     Attribute,
     Blueprint,
@@ -219,8 +220,7 @@ class _Consumed(Exception):
     """Some of the args to consume were taken meanwhile: undo the transaction."""
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+_dumps = jsoncodec.dumps_text  # compact JSON text (orjson when installed)
 
 
 def _settle(batch: asyncio.Future[None], failure: BaseException | None) -> None:

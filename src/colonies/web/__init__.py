@@ -39,6 +39,7 @@ PORTABLE = (
     "__init__.py",
     "model.py",
     "rpc.py",
+    "jsoncodec.py",
     "errors.py",
     "timeutil.py",
     "units.py",
