@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import signal
 import subprocess
@@ -144,6 +145,35 @@ async def test_exceptions_in_functions_fail_the_process(live: LiveServer) -> Non
         assert failed.errors == ["explode raised RuntimeError: kaboom"]
         ok = await client.wait((await client.submit(spec("later", "a"))).processid, 10)
         assert ok.output == ["a", "a"]
+    await executor.stop()
+
+
+async def test_an_output_json_cannot_carry_fails_the_process(live: LiveServer) -> None:
+    """A set, a datetime, NaN: the process fails with the reason, the same on every Python
+    (CPython with orjson would write a datetime; Pyodide's json would not), and the executor
+    goes on serving."""
+    fs = FunctionSet()
+
+    @fs
+    def odd(kind: str) -> object:
+        return {"set": {1, 2}, "date": datetime.date(2026, 12, 2), "nan": float("nan")}[kind]
+
+    @fs
+    def fine() -> str:
+        return "ok"
+
+    executor = Running(live, fs)
+    await executor.registered()
+    member = add_executor(live, "submitter", executortype="cli")
+    async with AsyncClient(live.url, member.prvkey) as client:
+        for kind, name in (("set", "set"), ("date", "date"), ("nan", "float")):
+            failed = await client.wait((await client.submit(spec("odd", kind))).processid, 10)
+            assert failed.state == ProcessState.FAILED, kind
+            (error,) = failed.errors
+            assert error.startswith(f"odd returned what JSON cannot carry ({name}"), error
+        ok = await client.wait((await client.submit(spec("fine"))).processid, 10)
+        assert ok.output == ["ok"]
+    assert executor.executor.failed == 3
     await executor.stop()
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from colonies.functions import ExecutionContext, FunctionError, FunctionSet, load, output_of
+from colonies.functions import (
+    ExecutionContext,
+    FunctionError,
+    FunctionSet,
+    check_output,
+    load,
+    output_of,
+)
 from colonies.functions.tutorial import functions, rust_f64
 from colonies.model import FunctionSpec, Process
 
@@ -90,3 +99,19 @@ def test_rust_format_round_trips_and_never_uses_exponents(value: float) -> None:
     text = rust_f64(value)
     assert "e" not in text and float(text) == value
     assert not text.endswith(".0")
+
+
+def test_check_output_accepts_what_json_carries_and_names_what_it_does_not() -> None:
+    check_output("f", [None, True, 2**70, -1.5, "é", [1, {"a": [2]}], {"k": None}])
+    loop: list[object] = []
+    loop.append(loop)
+    for output, kind in (
+        ([{1, 2}], "set"),
+        ([{"when": datetime.date(2026, 12, 2)}], "date"),
+        ([float("inf")], "float"),
+        ([b"bytes"], "bytes"),
+        ([loop], "Circular reference detected"),
+    ):
+        with pytest.raises(FunctionError) as refused:
+            check_output("f", output)
+        assert str(refused.value).startswith(f"f returned what JSON cannot carry ({kind})")

@@ -39,7 +39,13 @@ from colonies.errors import (
     ServerError,
     TransportError,
 )
-from colonies.functions import ExecutionContext, FunctionError, FunctionSet, output_of
+from colonies.functions import (
+    ExecutionContext,
+    FunctionError,
+    FunctionSet,
+    check_output,
+    output_of,
+)
 from colonies.model import Executor as ExecutorRecord
 from colonies.model import Function, Process
 
@@ -348,6 +354,7 @@ class Executor:
         try:
             call = self.functions.bind(funcname, process, ctx)
             output = output_of(await _invoke(call))
+            check_output(funcname, output)
         except FunctionError as e:
             error = str(e)
         except asyncio.CancelledError:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -173,6 +174,25 @@ def output_of(result: Any) -> list[Any]:
     if isinstance(result, list | tuple):
         return list(result)
     return [result]
+
+
+def check_output(funcname: str, output: list[Any]) -> None:
+    """Raise ``FunctionError`` unless the standard library's ``json`` can write ``output``
+    (no NaN: Go's decoder refuses it). Checked with ``json`` everywhere, so that a function
+    fails the same way on a host (where orjson would also write a datetime) and in Pyodide,
+    instead of its report failing in the client."""
+
+    def refuse(value: object) -> None:
+        raise TypeError(type(value).__name__)
+
+    try:
+        json.dumps(output, allow_nan=False, default=refuse)
+    except (TypeError, ValueError) as e:
+        kind = "float" if isinstance(e, ValueError) and "float" in str(e) else str(e)
+        raise FunctionError(
+            f"{funcname} returned what JSON cannot carry ({kind}): return None, booleans, "
+            "numbers, strings, lists or dicts of them"
+        ) from None
 
 
 def load(modules: Iterable[str | ModuleType]) -> FunctionSet:
