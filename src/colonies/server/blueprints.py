@@ -24,6 +24,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from colonies import jsoncodec
 from colonies.model import (
     ZERO_TIME,
     Blueprint,
@@ -312,7 +313,7 @@ def cron_workflow(
         colonyname, handler.executortype, handler.functionname, locationname, {"kind": kind}
     )
     workflow = WorkflowSpec(colonyname=colonyname, functionspecs=[spec])
-    return json.dumps(workflow.to_dict(), separators=(",", ":"), ensure_ascii=False)
+    return jsoncodec.dumps_text(workflow.to_dict())
 
 
 # --- doing it
