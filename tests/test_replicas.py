@@ -8,6 +8,7 @@ Every replica is a real subprocess on its own loopback port, on a fresh PostgreS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -590,8 +591,13 @@ def workers_of(replica: Replica) -> list[int]:
 
 
 def open_sockets(pid: int) -> int:
-    fds = Path(f"/proc/{pid}/fd")
-    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+    """The sockets ``pid`` has open; a descriptor closed between the listing and its
+    ``readlink`` (the worker keeps running meanwhile) is not counted."""
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            count += os.readlink(fd).startswith("socket:")
+    return count
 
 
 def test_workers_share_one_port_and_wake_each_others_long_polls(cluster: Cluster) -> None:
